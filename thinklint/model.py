@@ -1,0 +1,147 @@
+"""The internal conversation model every reader produces and every rule consumes.
+
+Readers turn bytes into `Sample`s; rules turn a `Sample` and a context into `Violation`s;
+the engine stamps each violation with its rule, severity and location into a `Finding`.
+All of these are immutable so that rules stay pure and results can cross process boundaries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, Mapping
+
+Severity = Literal["error", "warning", "info"]
+SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
+
+#: category name by rule-code prefix (design note, section 3)
+CATEGORIES: Mapping[str, str] = {
+    "FMT": "format",
+    "THK": "think-placement",
+    "MOD": "mode",
+    "MSK": "mask",
+    "TPL": "template",
+    "TRN": "truncation",
+}
+#: categories whose rules need a tokenizer
+TOKEN_CATEGORIES = frozenset({"mask", "template", "truncation"})
+
+ROLES = ("system", "user", "assistant", "tool")
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a sample lives: `path` as displayed, 1-based JSONL `line` (None elsewhere), 0-based `index`."""
+
+    path: str
+    line: int | None
+    index: int | None
+
+
+@dataclass(frozen=True)
+class Message:
+    """One normalised turn.
+
+    `content` is the text exactly as in the data (inline think blocks included); `extra` keeps every
+    other key of the source message (``reasoning_content``, ``thinking``, ``tool_calls``, ...), so
+    that rules can tell which field the reasoning sits under and fixes can write it back.
+    `source` is the JSON path of this message in the record, for messages and fixes.
+    """
+
+    role: str
+    content: str
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    source: tuple[str | int, ...] = ()
+
+    def field_text(self, key: str) -> str | None:
+        """The value of a string field, None when absent or not a string."""
+        if key == "content":
+            return self.content
+        value = self.extra.get(key)
+        return value if isinstance(value, str) else None
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A structural defect found while normalising a record; each `kind` maps to one format rule."""
+
+    kind: str
+    message: str
+    turn: int | None = None
+
+
+@dataclass(frozen=True)
+class Sample:
+    """A record of a dataset file, normalised.
+
+    `messages` is empty for records that could not be normalised (their `problems` say why).
+    `text` is set for ``format: text``; `input_ids`/`labels` for ``format: tokenized``.
+    `raw` is the decoded record, `digest` a hash of its bytes (for baselines and caches).
+    """
+
+    location: Location
+    dataset: str
+    format: str
+    messages: tuple[Message, ...] = ()
+    tools: str | None = None
+    text: str | None = None
+    input_ids: tuple[int, ...] | None = None
+    labels: tuple[int, ...] | None = None
+    problems: tuple[Problem, ...] = ()
+    raw: Any = None
+    digest: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """True when the record normalised into something the content rules can read."""
+        return not any(p.kind in FATAL_PROBLEMS for p in self.problems)
+
+
+#: problem kinds after which content rules must not run (there is nothing sound to look at)
+FATAL_PROBLEMS = frozenset({"invalid_json", "not_object", "missing_field", "wrong_type", "line_too_long"})
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace the value at JSON path `path` of the record (`old` is checked before writing)."""
+
+    path: tuple[str | int, ...]
+    old: Any
+    new: Any
+
+
+@dataclass(frozen=True)
+class Fix:
+    description: str
+    edits: tuple[Edit, ...]
+    safe: bool = True
+
+
+@dataclass(frozen=True)
+class Violation:
+    """What a rule returns: the engine adds rule code, severity and location."""
+
+    message: str
+    turn: int | None = None
+    fix: Fix | None = None
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    category: str
+    severity: Severity
+    path: str
+    line: int | None
+    sample: int | None
+    message: str
+    turn: int | None = None
+    fix: Fix | None = field(default=None, compare=False)
+    digest: str = field(default="", compare=False)
+
+    def sort_key(self) -> tuple[str, int, int, str, str]:
+        return (self.path, self.sample if self.sample is not None else -1,
+                self.line if self.line is not None else -1, self.rule, self.message)
+
+
+def category_of(code: str) -> str:
+    return CATEGORIES.get(code[:3], "format")

@@ -1,0 +1,128 @@
+"""Model-family profiles: what a family's chat template does with reasoning, loaded from YAML."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Mapping
+
+from thinklint.resources import profiles_dir, validator
+from thinklint.yamlsrc import SourceError, load_yaml, validate
+
+
+@dataclass(frozen=True)
+class Mode:
+    prefill: str
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    family: str
+    summary: str
+    style: str  # tags | channels | text | none
+    open: str | None
+    close: str | None
+    reasoning_fields: tuple[str, ...]
+    ignored_fields: tuple[str, ...]
+    inline: str  # parsed | verbatim | stripped | none
+    block_template: str | None
+    empty_block: str | None
+    empty_on: str
+    history: str
+    default_mode: str
+    thinking: Mode | None
+    non_thinking: Mode | None
+    text_switches: Mapping[str, Any]
+    turns: Mapping[str, str]
+    end_of_turn: tuple[str, ...]
+    models: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    source: str = ""
+    data: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def has_markers(self) -> bool:
+        return bool(self.open and self.close)
+
+    @property
+    def supported_modes(self) -> tuple[str, ...]:
+        return tuple(m for m, v in (("thinking", self.thinking), ("non_thinking", self.non_thinking)) if v)
+
+    def mode(self, name: str) -> Mode | None:
+        return self.thinking if name == "thinking" else self.non_thinking
+
+    @property
+    def canonical_open(self) -> str:
+        """The exact opener text, newline included, that the canonical block starts with."""
+        if not self.block_template or "{reasoning}" not in self.block_template:
+            return self.open or ""
+        return self.block_template.split("{reasoning}")[0]
+
+    @property
+    def canonical_close(self) -> str:
+        if not self.block_template or "{reasoning}" not in self.block_template:
+            return self.close or ""
+        return self.block_template.split("{reasoning}")[1]
+
+
+def _build(data: Mapping[str, Any], source: str) -> Profile:
+    markers = data["markers"]
+    reasoning = data["reasoning"]
+    block = data["block"]
+    modes = data["modes"]
+
+    def mode(name: str) -> Mode | None:
+        m = modes.get(name)
+        return Mode(m["prefill"], m.get("kwargs", {})) if m else None
+
+    return Profile(
+        name=data["name"], family=data["family"], summary=data["summary"],
+        style=markers["style"], open=markers.get("open"), close=markers.get("close"),
+        reasoning_fields=tuple(reasoning["fields"]),
+        ignored_fields=tuple(reasoning.get("ignored_fields", ())),
+        inline=reasoning["inline"], block_template=block["template"], empty_block=block["empty"],
+        empty_on=block["empty_on"], history=data["history"], default_mode=modes["default"],
+        thinking=mode("thinking"), non_thinking=mode("non_thinking"),
+        text_switches=data.get("text_switches", {}), turns=data["turns"],
+        end_of_turn=tuple(data["end_of_turn"]), models=tuple(data.get("models", ())),
+        notes=tuple(data.get("notes", ())), source=source, data=data,
+    )
+
+
+def load_profile_file(path: Path) -> Profile:
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SourceError(source, None, "", f"cannot read profile: {exc}") from None
+    located = load_yaml(text, source)
+    errors = validate(located, validator("profile"), source)
+    if errors:
+        raise errors[0]
+    return _build(located.value, source)
+
+
+@lru_cache(maxsize=None)
+def builtin_profiles() -> Mapping[str, Profile]:
+    out: dict[str, Profile] = {}
+    for path in sorted(profiles_dir().glob("*.yaml")):
+        prof = load_profile_file(path)
+        out[prof.name] = prof
+    return out
+
+
+def resolve_profile(ref: str, base: Path) -> Profile:
+    """A builtin profile by name, or a profile YAML by path (relative to the spec's folder)."""
+    profiles = builtin_profiles()
+    if ref in profiles:
+        return profiles[ref]
+    candidate = (base / ref) if not Path(ref).is_absolute() else Path(ref)
+    if ref.endswith((".yaml", ".yml")) or candidate.is_file():
+        if not candidate.is_file():
+            raise SourceError(ref, None, "model.profile", "profile file not found")
+        return load_profile_file(candidate)
+    known = ", ".join(sorted(profiles))
+    raise SourceError(ref, None, "model.profile", f"unknown profile {ref!r} (builtin: {known})")

@@ -1,0 +1,64 @@
+"""Where thinklint's data lives: rules/, rules/profiles/, rules/trainers/ and schemas/.
+
+In a wheel they are packaged under thinklint/_data; in a source checkout (or an editable
+install) they are the top-level folders of the repository. Schemas are loaded once per process.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from referencing import Registry, Resource
+
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def data_dir(name: str) -> Path:
+    """The folder `name` ('rules' or 'schemas'), packaged or from the checkout."""
+    for candidate in (_PACKAGE / "_data" / name, _PACKAGE.parent / name):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError(f"thinklint data folder {name!r} is missing from this installation")
+
+
+def rules_dir() -> Path:
+    return data_dir("rules")
+
+
+def profiles_dir() -> Path:
+    return data_dir("rules") / "profiles"
+
+
+def trainers_dir() -> Path:
+    return data_dir("rules") / "trainers"
+
+
+@lru_cache(maxsize=None)
+def schema(name: str) -> dict[str, Any]:
+    """A JSON Schema from schemas/ by file stem, e.g. 'thinklint' or 'rule'."""
+    path = data_dir("schemas") / f"{name}.schema.json"
+    with path.open(encoding="utf-8") as fh:
+        loaded: dict[str, Any] = json.load(fh)
+    return loaded
+
+
+@lru_cache(maxsize=None)
+def _registry() -> Registry[Any]:
+    resources = []
+    for path in sorted(data_dir("schemas").glob("*.schema.json")):
+        contents = schema(path.name.removesuffix(".schema.json"))
+        resources.append((contents["$id"], Resource.from_contents(contents)))
+    return Registry().with_resources(resources)  # type: ignore[arg-type]
+
+
+@lru_cache(maxsize=None)
+def validator(name: str) -> Any:
+    """A validator for schemas/NAME.schema.json; cross-file $refs resolve between our schemas."""
+    sch = schema(name)
+    cls = jsonschema.validators.validator_for(sch)
+    cls.check_schema(sch)
+    return cls(sch, registry=_registry())

@@ -1,0 +1,212 @@
+"""The v1 spec: find it, load it, validate it against schemas/thinklint.schema.json, build `Spec`.
+
+Every problem is a `SourceError` naming the file, the line and the key; the CLI turns it into
+exit code 2. Defaults come from the schema's `default` keywords, so the schema stays the one
+source of truth for what a key means and what it defaults to.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from thinklint.resources import schema, validator
+from thinklint.yamlsrc import Located, SourceError, load_yaml, validate
+
+SPEC_NAMES = ("thinklint.yaml", ".thinklint.yaml", "thinklint.yml")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    profile: str = "qwen3"
+    tokenizer: str | None = None
+    chat_template: str | None = None
+    trust_remote_code: bool = False
+
+
+@dataclass(frozen=True)
+class TrainingSpec:
+    framework: str = "llamafactory"
+    template: str = "qwen3"
+    enable_thinking: bool | None = True
+    preserve_thinking: bool = False
+    mask_history: bool = False
+    train_on_prompt: bool = False
+    cutoff_len: int = 2048
+
+
+@dataclass(frozen=True)
+class InferenceSpec:
+    enable_thinking: bool | str = "auto"
+    preserve_thinking: bool = False
+
+
+@dataclass(frozen=True)
+class PolicySpec:
+    empty_think: str | None = None
+    history_reasoning: str | None = None
+    min_thinking_ratio: float | None = None
+
+
+@dataclass(frozen=True)
+class RulesSpec:
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    extend_select: tuple[str, ...] = ()
+    severity: Mapping[str, str] = field(default_factory=dict)
+    per_file_ignores: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    custom: tuple[Mapping[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """One dataset: globs resolved against `base`, a format, LLaMA-Factory columns and tags, a mode."""
+
+    name: str
+    paths: tuple[str, ...]
+    base: Path
+    format: str = "openai"
+    columns: Mapping[str, str] = field(default_factory=dict)
+    tags: Mapping[str, str] = field(default_factory=dict)
+    mode: str | None = None
+    origin: str = ""
+    line: int | None = None
+    #: set for LLaMA-Factory entries that cannot be checked locally (hub datasets, ranking data)
+    skipped: str | None = None
+
+
+@dataclass(frozen=True)
+class Spec:
+    path: Path | None
+    root: Path
+    model: ModelSpec
+    training: TrainingSpec
+    inference: InferenceSpec
+    policy: PolicySpec
+    datasets: tuple[DatasetSpec, ...]
+    rules: RulesSpec
+    located: Located | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def display(self) -> str:
+        return str(self.path) if self.path else "(spec)"
+
+
+def find_spec(start: Path) -> Path | None:
+    """thinklint.yaml (or pyproject.toml with [tool.thinklint]) in `start` or the nearest parent."""
+    for folder in (start, *start.parents):
+        for name in SPEC_NAMES:
+            if (folder / name).is_file():
+                return folder / name
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file() and _pyproject_table(pyproject) is not None:
+            return pyproject
+    return None
+
+
+def _toml_loads(text: str) -> dict[str, Any]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.10 only
+        import tomli as tomllib
+    return tomllib.loads(text)
+
+
+def _pyproject_table(path: Path) -> dict[str, Any] | None:
+    try:
+        data = _toml_loads(path.read_text(encoding="utf-8"))
+    except Exception:  # a broken pyproject is not ours to report unless it holds our table
+        return None
+    table = data.get("tool", {}).get("thinklint")
+    return table if isinstance(table, dict) else None
+
+
+def load_spec(path: Path) -> Spec:
+    """Load and validate a spec file; raises SourceError on the first problem in document order."""
+    display = _display(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SourceError(display, None, "", "spec file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SourceError(display, None, "", f"cannot read spec: {exc}") from None
+    if path.name == "pyproject.toml":
+        try:
+            data = _toml_loads(text)
+        except Exception as exc:
+            raise SourceError(display, None, "", f"invalid TOML: {exc}") from None
+        table = data.get("tool", {}).get("thinklint")
+        if not isinstance(table, dict):
+            raise SourceError(display, None, "tool.thinklint", "no [tool.thinklint] table")
+        header = next((i + 1 for i, ln in enumerate(text.splitlines())
+                       if ln.strip().startswith("[tool.thinklint")), None)
+        located = Located(table, {(): header} if header else {})
+    else:
+        located = load_yaml(text, display)
+    return build_spec(located, display, path.resolve().parent, path)
+
+
+def build_spec(located: Located, display: str, root: Path, path: Path | None = None) -> Spec:
+    if not isinstance(located.value, dict):
+        raise SourceError(display, located.line_of(()), "", "a spec must be a mapping with `version: 1`")
+    errors = validate(located, validator("thinklint"), display)
+    if errors:
+        raise errors[0]
+    data = located.value
+    props = schema("thinklint")["properties"]
+
+    def section(name: str) -> dict[str, Any]:
+        defaults = {k: v.get("default") for k, v in props[name]["properties"].items() if "default" in v}
+        return {**defaults, **data.get(name, {})}
+
+    rules = data.get("rules", {})
+    spec = Spec(
+        path=path, root=root,
+        model=ModelSpec(**section("model")),
+        training=TrainingSpec(**section("training")),
+        inference=InferenceSpec(**section("inference")),
+        policy=PolicySpec(**section("policy")),
+        datasets=tuple(_datasets(data["datasets"], located, display, root)),
+        rules=RulesSpec(
+            select=tuple(rules.get("select", ())), ignore=tuple(rules.get("ignore", ())),
+            extend_select=tuple(rules.get("extend_select", ())),
+            severity=dict(rules.get("severity", {})),
+            per_file_ignores={k: tuple(v) for k, v in rules.get("per_file_ignores", {}).items()},
+            options=dict(rules.get("options", {})), custom=tuple(rules.get("custom", ())),
+        ),
+        located=located,
+    )
+    names = [d.name for d in spec.datasets]
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            raise SourceError(display, located.line_of(("datasets", i)), f"datasets[{i}].name",
+                              f"duplicate dataset name {name!r}")
+    return spec
+
+
+def _datasets(entries: list[dict[str, Any]], located: Located, display: str, root: Path) -> list[DatasetSpec]:
+    from thinklint.readers.llamafactory import import_dataset_info
+
+    out: list[DatasetSpec] = []
+    for i, entry in enumerate(entries):
+        line = located.line_of(("datasets", i))
+        if "llamafactory" in entry:
+            out.extend(import_dataset_info(entry, root, display, line))
+            continue
+        paths = entry["path"]
+        out.append(DatasetSpec(
+            name=entry["name"], paths=(paths,) if isinstance(paths, str) else tuple(paths), base=root,
+            format=entry.get("format", "openai"), columns=entry.get("columns", {}),
+            tags=entry.get("tags", {}), mode=entry.get("mode"), origin=display, line=line,
+        ))
+    return out
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
