@@ -1,0 +1,49 @@
+"""Run one rule example (a case from a rule's YAML) through the real pipeline."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from thinklint.app import run_lint
+from thinklint.model import Finding
+from thinklint.settings import Settings
+from thinklint.spec import load_spec
+
+
+def deep_merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for k, v in over.items():
+        out[k] = deep_merge(out[k], v) if isinstance(v, Mapping) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def run_case(code: str, case: Mapping[str, Any], tmp: Path, needs_tokenizer: bool = False) -> list[Finding]:
+    file_name = case.get("file_name", "data.jsonl")
+    data = tmp / file_name
+    if "file" in case:
+        data.write_bytes(case["file"].encode("utf-8"))
+    elif "line" in case:
+        data.write_text(case["line"] + "\n", encoding="utf-8")
+    else:
+        data.write_text(json.dumps(case["sample"], ensure_ascii=False) + "\n", encoding="utf-8")
+    dataset: dict[str, Any] = {"name": "example", "path": file_name}
+    dataset.update(case.get("dataset", {}))
+    spec: dict[str, Any] = {"version": 1, "model": {"profile": "qwen3"}, "datasets": [dataset],
+                            "rules": {"select": [code]}}
+    if needs_tokenizer:
+        from tests.tokenizer_files import qwen3_tokenizer_dir
+
+        spec["model"]["tokenizer"] = str(qwen3_tokenizer_dir())
+    spec = deep_merge(spec, case.get("spec", {}))
+    if case.get("options"):
+        spec["rules"]["options"] = {code: case["options"]}
+    (tmp / "thinklint.yaml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    settings = Settings(**case.get("settings", {}))
+    result, _, _ = run_lint(load_spec(tmp / "thinklint.yaml"), settings)
+    assert not result.internal_errors, result.internal_errors
+    return [f for f in result.findings if f.rule == code]

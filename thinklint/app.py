@@ -1,0 +1,106 @@
+"""`thinklint check`: one function that does the work and returns the exit code."""
+
+from __future__ import annotations
+
+import sys
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable, TextIO
+
+from thinklint.baseline import apply_baseline, load_baseline, write_baseline
+from thinklint.catalog import Rule, all_rules, custom_rules
+from thinklint.engine import Result, build_contexts, lint, plan
+from thinklint.fsutil import atomic_write
+from thinklint.profiles import Profile, resolve_profile
+from thinklint.reporters import Report, render
+from thinklint.selection import Selection, select_rules
+from thinklint.settings import Settings
+from thinklint.spec import Spec, find_spec, load_spec
+from thinklint.yamlsrc import SourceError
+
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A problem with how thinklint was invoked: exit 2 with this message."""
+
+
+def locate_spec(config: Path | None) -> Spec:
+    path = config or find_spec(Path.cwd())
+    if path is None:
+        raise UsageError("no thinklint.yaml found in this folder or its parents "
+                         "(and no [tool.thinklint] in a pyproject.toml); pass --config FILE")
+    return load_spec(path)
+
+
+def load_profile(spec: Spec) -> Profile:
+    ref = spec.model.profile
+    if ref == "auto":
+        from thinklint.detect import detect_for_spec
+
+        return detect_for_spec(spec)
+    try:
+        return resolve_profile(ref, spec.root)
+    except SourceError as exc:
+        line = spec.located.line_of(("model", "profile")) if spec.located else None
+        raise SourceError(spec.display, line, "model.profile", exc.message) from None
+
+
+def token_factory(spec: Spec, settings: Settings) -> Callable[[], Any] | None:
+    if not spec.model.tokenizer:
+        return None
+
+    @lru_cache(maxsize=1)
+    def build() -> Any:
+        from thinklint.tokens.context import TokenContext
+
+        return TokenContext.build(spec, trust_remote_code=settings.trust_remote_code)
+
+    return build
+
+
+def prepare(spec: Spec, settings: Settings) -> tuple[dict[str, Rule], Selection]:
+    rules = all_rules(custom_rules(spec.rules.custom, spec.display))
+    selection = select_rules(rules, spec.rules, has_tokenizer=bool(spec.model.tokenizer),
+                             cli_select=settings.select, cli_ignore=settings.ignore,
+                             cli_extend=settings.extend_select, source=spec.display)
+    return rules, selection
+
+
+def run_lint(spec: Spec, settings: Settings) -> tuple[Result, dict[str, Rule], Profile]:
+    rules, selection = prepare(spec, settings)
+    profile = load_profile(spec)
+    contexts = build_contexts(spec, profile, token_factory(spec, settings) if selection.needs_tokenizer else None)
+    items = plan(spec, settings.paths)
+    kwargs = {"max_line_bytes": settings.max_line_bytes} if settings.max_line_bytes else {}
+    return lint(spec, selection, contexts, items, **kwargs), rules, profile
+
+
+def run_check(settings: Settings, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    err = err or sys.stderr
+    spec = locate_spec(settings.config)
+    result, rules, profile = run_lint(spec, settings)
+    findings = list(result.findings)
+    if settings.baseline:
+        findings = apply_baseline(findings, load_baseline(settings.baseline))
+    if settings.write_baseline:
+        n = write_baseline(settings.write_baseline, findings)
+        err.write(f"thinklint: wrote {n} findings to {settings.write_baseline}\n")
+    report = Report(findings=tuple(findings), files=result.files, samples=result.samples, rules=rules,
+                    datasets=result.datasets, statistics=settings.statistics,
+                    color=bool(settings.color) and settings.output_file is None,
+                    skipped_token_rules=result.skipped_token_rules, cutoff_len=spec.training.cutoff_len)
+    text = render(settings.output_format, report)
+    if settings.output_file:
+        atomic_write(settings.output_file, text.encode("utf-8"))
+    else:
+        out.write(text)
+    for message in result.internal_errors:
+        first = message.splitlines()[0]
+        err.write(f"thinklint: internal error: {message if settings.verbose else first}\n")
+    if result.internal_errors:
+        return EXIT_ERROR
+    if settings.exit_zero:
+        return EXIT_OK
+    return EXIT_FINDINGS if any(f.severity == "error" for f in findings) else EXIT_OK

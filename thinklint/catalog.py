@@ -1,0 +1,128 @@
+"""The rule catalogue: every rule declared once in rules/*.yaml, paired with its check.
+
+A rule's YAML holds its code, category, severity, options schema, documentation and
+examples; its behaviour is either a `pattern` (no Python) or the function the explicit
+registry in `thinklint.checks` names for its code. Third-party packages add rules through
+the `thinklint.rules` entry-point group; users add pattern rules in their spec.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from thinklint.checks import REGISTRY, Check
+from thinklint.checks.pattern import pattern_check
+from thinklint.model import TOKEN_CATEGORIES, category_of
+from thinklint.resources import rules_dir, validator
+from thinklint.yamlsrc import Located, SourceError, load_yaml, validate
+
+ENTRY_POINT_GROUP = "thinklint.rules"
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    name: str
+    category: str
+    severity: str
+    summary: str
+    check: Check
+    fixable: str = "never"
+    options_schema: Mapping[str, Any] = field(default_factory=dict)
+    docs: Mapping[str, Any] = field(default_factory=dict)
+    examples: Mapping[str, Any] = field(default_factory=dict)
+    pattern: Mapping[str, Any] | None = None
+    source: str = ""
+    origin: str = "builtin"  # builtin | spec | plugin
+
+    @property
+    def needs_tokenizer(self) -> bool:
+        return self.category in TOKEN_CATEGORIES
+
+    def default_options(self) -> dict[str, Any]:
+        props = self.options_schema.get("properties", {})
+        return {k: v["default"] for k, v in props.items() if isinstance(v, dict) and "default" in v}
+
+
+def _make(data: Mapping[str, Any], source: str, origin: str, check: Check | None = None) -> Rule:
+    code = data["code"]
+    if data.get("pattern"):
+        check = pattern_check(data["pattern"])
+    if check is None:
+        check = REGISTRY.get(code)
+    if check is None:
+        raise SourceError(source, None, "code", f"{code} has no pattern and no check in the registry")
+    return Rule(
+        code=code, name=data["name"], category=data.get("category", category_of(code)),
+        severity=data["severity"], summary=data["summary"], check=check,
+        fixable=data.get("fixable", "never"), options_schema=data.get("options", {}),
+        docs=data.get("docs", {}), examples=data.get("examples", {}), pattern=data.get("pattern"),
+        source=source, origin=origin,
+    )
+
+
+def load_rule_file(path: Path) -> Rule:
+    source = str(path)
+    located = load_yaml(path.read_text(encoding="utf-8"), source)
+    errors = validate(located, validator("rule"), source)
+    if errors:
+        raise errors[0]
+    rule = _make(located.value, source, "builtin")
+    if rule.code[:3] != {"format": "FMT", "think-placement": "THK", "mode": "MOD", "mask": "MSK",
+                         "template": "TPL", "truncation": "TRN"}[rule.category]:
+        raise SourceError(source, located.line_of(("category",)), "category",
+                          f"{rule.category} does not match the prefix of {rule.code}")
+    return rule
+
+
+@lru_cache(maxsize=None)
+def builtin_rules() -> Mapping[str, Rule]:
+    rules = {}
+    for path in sorted(rules_dir().glob("*.yaml")):
+        rule = load_rule_file(path)
+        if rule.code in rules:
+            raise SourceError(str(path), None, "code", f"{rule.code} is declared twice")
+        rules[rule.code] = rule
+    missing = set(REGISTRY) - set(rules)
+    if missing:
+        raise SourceError(str(rules_dir()), None, "", f"checks without a YAML declaration: {sorted(missing)}")
+    return rules
+
+
+@lru_cache(maxsize=None)
+def plugin_rules() -> Mapping[str, Rule]:
+    """Rules from installed packages: each entry point returns an iterable of (rule dict, check)."""
+    out: dict[str, Rule] = {}
+    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            provided = ep.load()()
+        except Exception as exc:
+            raise SourceError(f"entry point {ep.name}", None, "", f"cannot load rules: {exc}") from None
+        for data, check in provided:
+            errors = validate(Located(data, {}), validator("rule"), f"plugin {ep.name}")
+            if errors:
+                raise errors[0]
+            out[data["code"]] = _make(data, f"plugin {ep.name}", "plugin", check)
+    return out
+
+
+def custom_rules(entries: Iterable[Mapping[str, Any]], source: str) -> dict[str, Rule]:
+    """Pattern rules declared in the spec's `rules.custom` (already schema-checked with the spec)."""
+    out = {}
+    for data in entries:
+        out[data["code"]] = _make(data, source, "spec")
+    return out
+
+
+def all_rules(custom: Mapping[str, Rule] | None = None) -> dict[str, Rule]:
+    rules = dict(builtin_rules())
+    for extra in (plugin_rules(), custom or {}):
+        for code, rule in extra.items():
+            if code in rules and rules[code].origin == "builtin":
+                raise SourceError(rule.source, None, "code", f"{code} is a builtin rule code")
+            rules[code] = rule
+    return dict(sorted(rules.items()))

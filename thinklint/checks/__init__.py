@@ -1,0 +1,46 @@
+"""The explicit registry: rule code -> the check behind its YAML declaration.
+
+Pattern rules (a `pattern:` in their YAML) need no entry here. Token-level checks are listed
+too, but the modules they live in import transformers only inside the token layer, lazily.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+from thinklint.checks import format as fmt
+from thinklint.checks import mode, think
+from thinklint.context import Check
+
+REGISTRY: Mapping[str, Check] = {
+    "FMT001": fmt.problem_check("invalid_json"),
+    "FMT002": fmt.problem_check("not_object"),
+    "FMT003": fmt.problem_check("missing_field"),
+    "FMT004": fmt.problem_check("wrong_type"),
+    "FMT005": fmt.problem_check("unknown_role"),
+    "FMT006": Check(sample=fmt.role_order),
+    "FMT007": Check(sample=fmt.no_assistant),
+    "FMT008": Check(sample=fmt.empty_assistant),
+    "FMT009": fmt.problem_check("unreadable"),
+    "FMT010": fmt.problem_check("no_files"),
+    "FMT011": fmt.problem_check("unmapped_column"),
+    "FMT012": fmt.problem_check("bom"),
+    "FMT013": fmt.problem_check("line_too_long"),
+    "FMT014": fmt.problem_check("text_format"),
+    "THK001": Check(sample=think.unclosed),
+    "THK002": Check(sample=think.stray_close),
+    "THK003": Check(sample=think.multiple_blocks),
+    "THK005": Check(sample=think.text_before_block),
+    "THK006": Check(sample=think.duplicate_reasoning),
+    "THK007": Check(sample=think.near_miss),
+    "THK008": Check(sample=think.non_canonical),
+    "THK009": Check(sample=think.ignored_key),
+    "THK010": Check(sample=think.markers_in_field),
+    "MOD001": Check(sample=mode.declared_mode),
+    "MOD002": Check(sample=mode.no_think_with_reasoning),
+    "MOD003": Check(sample=mode.think_without_reasoning),
+    "MOD004": Check(sample=mode.missing_empty_block),
+    "MOD005": Check(sample=mode.unsupported_mode),
+    "MOD006": Check(dataset=mode.thinking_ratio),
+    "MOD007": Check(sample=mode.trainer_drops_reasoning),
+}

@@ -1,0 +1,50 @@
+"""Pattern rules: a regex or literal condition on a field of messages of some roles, no Python needed."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any, Iterator, Mapping
+
+from thinklint.context import Check, Context
+from thinklint.model import Sample, Violation
+from thinklint.think import reasoning_of
+
+
+@lru_cache(maxsize=256)
+def _compile(regex: str | None, contains: tuple[str, ...], open_: str, close: str, ignore_case: bool) -> re.Pattern[str]:
+    flags = re.IGNORECASE if ignore_case else 0
+    if regex is not None:
+        expanded = regex.replace("{open}", re.escape(open_)).replace("{close}", re.escape(close))
+        return re.compile(expanded, flags)
+    literals = [c.replace("{open}", open_).replace("{close}", close) for c in contains]
+    return re.compile("|".join(re.escape(lit) for lit in literals if lit), flags)
+
+
+def pattern_check(pattern: Mapping[str, Any]) -> Check:
+    roles = frozenset(pattern["roles"])
+    field = pattern.get("field", "content")
+    which = pattern.get("turns", "all")
+    uses_markers = "{open}" in str(pattern.get("regex", "")) + str(pattern.get("contains", ""))
+
+    def run(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> Iterator[Violation]:
+        profile = ctx.profile
+        if uses_markers and not profile.has_markers:
+            return
+        rx = _compile(pattern.get("regex"), tuple(pattern.get("contains", ())), profile.open or "",
+                      profile.close or "", bool(pattern.get("ignore_case")))
+        candidates = [(i + 1, m) for i, m in enumerate(sample.messages) if m.role in roles]
+        if which == "last":
+            candidates = candidates[-1:]
+        elif which == "not_last":
+            candidates = candidates[:-1]
+        for turn, m in candidates:
+            text = reasoning_of(m, profile).field_text if field == "reasoning" else m.field_text(field)
+            if text is None:
+                continue
+            hit = rx.search(text)
+            if bool(hit) != bool(pattern.get("negate")):
+                match = hit.group(0) if hit else ""
+                yield Violation(pattern["message"].format(role=m.role, turn=turn, match=match), turn)
+
+    return Check(sample=run)

@@ -1,0 +1,183 @@
+"""The command line: click parses flags into immutable settings, one function per command runs.
+
+Every command turns user mistakes (a bad spec, a missing file) into a one-line message and
+exit code 2; a bug shows a traceback only with --verbose.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+import click
+
+from thinklint import __version__
+from thinklint.app import EXIT_ERROR, UsageError, run_check
+from thinklint.reporters import FORMATS
+from thinklint.settings import Settings
+from thinklint.yamlsrc import SourceError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _fail(message: str) -> None:
+    click.echo(f"thinklint: error: {message}", err=True)
+    sys.exit(EXIT_ERROR)
+
+
+def guarded(fn: F) -> F:
+    """Map expected failures to exit 2 with a clear message; bugs too, traceback only with -v."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        verbose = bool(click.get_current_context().find_root().params.get("verbose"))
+        try:
+            return fn(*args, **kwargs)
+        except (SourceError, UsageError) as exc:
+            _fail(str(exc))
+        except KeyboardInterrupt:
+            click.echo("thinklint: interrupted", err=True)
+            sys.exit(130)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except BrokenPipeError:
+            sys.exit(EXIT_ERROR)
+        except Exception as exc:
+            if verbose:
+                raise
+            _fail(f"internal error: {exc!r} (run with --verbose for a traceback)")
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _codes(value: str | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    return tuple(c.strip().upper() for c in value.split(",") if c.strip())
+
+
+def _color(output_file: str | None) -> bool:
+    if output_file or os.environ.get("NO_COLOR"):
+        return False
+    return bool(os.environ.get("FORCE_COLOR")) or sys.stdout.isatty()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="thinklint")
+@click.option("-v", "--verbose", is_flag=True, help="Show tracebacks for internal errors.")
+def main(verbose: bool) -> None:
+    """Lint fine-tuning datasets for reasoning (thinking) LLMs."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--config", type=click.Path(dir_okay=False, path_type=Path), help="The spec (default: found upward).")
+@click.option("--select", help="Rule codes or prefixes to enable, comma-separated (replaces the spec's).")
+@click.option("--ignore", help="Rule codes or prefixes to disable, comma-separated.")
+@click.option("--extend-select", help="Rule codes or prefixes to enable on top of the selection.")
+@click.option("--format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option("-o", "--output", "output_file", type=click.Path(dir_okay=False), help="Write the report here.")
+@click.option("--statistics", is_flag=True, help="Show counts per rule instead of each finding.")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when errors are found.")
+@click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path), help="Hide findings recorded here.")
+@click.option("--write-baseline", type=click.Path(dir_okay=False, path_type=Path),
+              help="Record the current findings as the baseline.")
+@click.option("--trust-remote-code", is_flag=True, help="Allow tokenizers with custom code (off by default).")
+@click.option("--max-line-bytes", type=click.IntRange(min=1024), help="Longest JSONL line to load.")
+@guarded
+def check(paths: tuple[str, ...], config: Path | None, select: str | None, ignore: str | None,
+          extend_select: str | None, output_format: str, output_file: str | None, statistics: bool,
+          exit_zero: bool, baseline: Path | None, write_baseline: Path | None, trust_remote_code: bool,
+          max_line_bytes: int | None) -> None:
+    """Check the spec's datasets (or just PATHS, as pre-commit passes them)."""
+    settings = Settings(
+        config=config, paths=paths, select=_codes(select), ignore=_codes(ignore) or (),
+        extend_select=_codes(extend_select) or (), output_format=output_format,
+        output_file=Path(output_file) if output_file else None, statistics=statistics, exit_zero=exit_zero,
+        baseline=baseline, write_baseline=write_baseline,
+        verbose=bool(click.get_current_context().find_root().params.get("verbose")),
+        color=_color(output_file), trust_remote_code=trust_remote_code, max_line_bytes=max_line_bytes,
+    )
+    sys.exit(run_check(settings))
+
+
+@main.command("check-spec")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@guarded
+def check_spec(files: tuple[Path, ...]) -> None:
+    """Validate spec files alone (their datasets are not read)."""
+    from thinklint.app import load_profile, prepare
+    from thinklint.spec import load_spec
+
+    failed = False
+    for path in files:
+        try:
+            spec = load_spec(path)
+            prepare(spec, Settings())
+            load_profile(spec)
+            click.echo(f"{path}: ok")
+        except SourceError as exc:
+            click.echo(f"thinklint: error: {exc}", err=True)
+            failed = True
+    sys.exit(EXIT_ERROR if failed else 0)
+
+
+@main.command("rules")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+@guarded
+def rules_cmd(output_format: str) -> None:
+    """List every rule."""
+    from thinklint.catalog import all_rules
+
+    rules = all_rules()
+    if output_format == "json":
+        click.echo(json.dumps([{"code": r.code, "name": r.name, "category": r.category, "severity": r.severity,
+                                "fixable": r.fixable, "summary": r.summary} for r in rules.values()], indent=2))
+        return
+    for r in rules.values():
+        fix = {"safe": "fix", "unsafe": "fix*"}.get(r.fixable, "")
+        click.echo(f"{r.code}  {r.name:<30} {r.category:<16} {r.severity:<8} {fix:<4}  {r.summary}")
+
+
+@main.command("rule")
+@click.argument("code")
+@guarded
+def rule_cmd(code: str) -> None:
+    """Explain one rule (CODE or its name)."""
+    from thinklint.catalog import all_rules
+    from thinklint.ruledoc import explain
+
+    rules = all_rules()
+    wanted = code.upper()
+    rule = rules.get(wanted) or next((r for r in rules.values() if r.name == code.lower()), None)
+    if rule is None:
+        raise UsageError(f"unknown rule {code!r}; `thinklint rules` lists them")
+    click.echo(explain(rule), nl=False)
+
+
+@main.command("profiles")
+@click.option("--detect", "detect_target", type=click.Path(exists=True, path_type=Path),
+              help="Detect the family of a chat template file or tokenizer folder.")
+@guarded
+def profiles_cmd(detect_target: Path | None) -> None:
+    """List the model-family profiles, or detect one from a chat template."""
+    from thinklint.profiles import builtin_profiles
+
+    if detect_target is not None:
+        from thinklint.detect import detect_path
+
+        detection = detect_path(detect_target)
+        click.echo(detection.describe())
+        sys.exit(0 if detection.profile else 1)
+    profiles = builtin_profiles()
+    width = max(len(n) for n in profiles)
+    for name, p in profiles.items():
+        click.echo(f"{name:<{width}}  {p.summary}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

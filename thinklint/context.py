@@ -1,0 +1,61 @@
+"""What a rule sees besides the sample: the spec, the dataset, the profile, and the token layer.
+
+A context is built once per dataset and per process; the token layer inside it (tokenizer,
+templates, trainer model) is built lazily, only when a selected rule needs it, so that a
+structural run never imports transformers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
+
+from thinklint.model import Sample, Violation
+from thinklint.profiles import Profile
+from thinklint.spec import DatasetSpec, Spec
+
+if TYPE_CHECKING:
+    from thinklint.tokens.context import TokenContext
+
+
+@dataclass(frozen=True)
+class Context:
+    spec: Spec
+    dataset: DatasetSpec
+    profile: Profile
+    token_factory: Callable[[], TokenContext] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def tokens(self) -> TokenContext:
+        """The token layer; only rules of the token categories may ask for it."""
+        if self.token_factory is None:
+            raise RuntimeError("this rule needs a tokenizer, but the spec has no model.tokenizer")
+        return self.token_factory()
+
+
+@dataclass(frozen=True)
+class DatasetStats:
+    """What the dataset-level rules see, accumulated over every sample of a dataset."""
+
+    dataset: str
+    path: str
+    samples: int = 0
+    thinking: int = 0
+    non_thinking: int = 0
+
+
+SampleCheck = Callable[[Sample, Context, Mapping[str, Any]], Iterable[Violation]]
+DatasetCheck = Callable[[DatasetStats, Context, Mapping[str, Any]], Iterable[Violation]]
+
+
+@dataclass(frozen=True)
+class Check:
+    """The behaviour behind a rule: a per-sample function, a per-dataset function, or both.
+
+    `structural` checks run on every record, including those that did not normalise (the format
+    rules that report why); the others only see samples that normalised cleanly.
+    """
+
+    sample: SampleCheck | None = None
+    dataset: DatasetCheck | None = None
+    structural: bool = False

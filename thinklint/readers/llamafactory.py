@@ -1,0 +1,95 @@
+"""Import the entries of a LLaMA-Factory dataset_info.json as thinklint datasets.
+
+Mirrors `llamafactory.data.parser.get_dataset_list`: `file_name` is relative to the file's
+folder (a folder means every file in it), `formatting` defaults to alpaca, and a `columns`
+table replaces the defaults wholesale (a column it does not name is unmapped, as in LLaMA-Factory).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator, Mapping
+
+from thinklint.yamlsrc import SourceError
+
+if TYPE_CHECKING:
+    from thinklint.spec import DatasetSpec
+
+_COLUMNS = {
+    "alpaca": ("system", "tools", "prompt", "query", "response", "history"),
+    "sharegpt": ("system", "tools", "messages"),
+    "openai": ("system", "tools", "messages"),
+}
+_TAGS = ("role_tag", "content_tag", "user_tag", "assistant_tag", "observation_tag", "function_tag", "system_tag")
+
+
+def import_dataset_info(entry: Mapping[str, Any], root: Path, spec_display: str,
+                        line: int | None) -> Iterator[DatasetSpec]:
+    from thinklint.spec import DatasetSpec
+
+    info_path = (root / entry["llamafactory"]).resolve()
+    display = entry["llamafactory"]
+    try:
+        info = json.loads(info_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SourceError(spec_display, line, "llamafactory", f"{display}: file not found") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SourceError(spec_display, line, "llamafactory", f"{display}: cannot read: {exc}") from None
+    if not isinstance(info, dict):
+        raise SourceError(display, None, "", "dataset_info.json must be an object of dataset entries")
+    wanted = entry.get("names")
+    if wanted:
+        missing = [n for n in wanted if n not in info]
+        if missing:
+            raise SourceError(spec_display, line, "names", f"not in {display}: {', '.join(missing)}")
+    for name, attrs in info.items():
+        if wanted and name not in wanted:
+            continue
+        yield _entry(name, attrs, info_path, display, entry.get("mode"))
+
+
+def _entry(name: str, attrs: Any, info_path: Path, display: str, mode: str | None) -> DatasetSpec:
+    from thinklint.spec import DatasetSpec
+
+    folder = info_path.parent
+
+    if not isinstance(attrs, dict):
+        raise SourceError(display, _line_of(info_path, name), name, "entry must be an object")
+    formatting = attrs.get("formatting", "alpaca")
+    if formatting not in _COLUMNS:
+        raise SourceError(display, _line_of(info_path, name), f"{name}.formatting",
+                          f"{formatting!r} is not one of alpaca, sharegpt, openai")
+    skipped = None
+    if any(k in attrs for k in ("hf_hub_url", "ms_hub_url", "om_hub_url", "script_url", "cloud_file_name")):
+        skipped = "loaded from a hub or a script, not a local file; not checked"
+    elif attrs.get("ranking"):
+        skipped = "a preference (ranking) dataset; thinklint checks supervised data"
+    elif "file_name" not in attrs:
+        raise SourceError(display, _line_of(info_path, name), name, "entry has no file_name")
+    columns: dict[str, str] = {}
+    if isinstance(attrs.get("columns"), dict):
+        given = attrs["columns"]
+        # LLaMA-Factory sets every column it knows from the table, None when absent
+        columns = {c: given.get(c) or "" for c in _COLUMNS[formatting]}
+    tags = {}
+    if formatting in ("sharegpt", "openai") and isinstance(attrs.get("tags"), dict):
+        tags = {t: attrs["tags"][t] for t in _TAGS if isinstance(attrs["tags"].get(t), str)}
+    file_name = str(attrs.get("file_name", ""))
+    target = folder / file_name
+    paths = (f"{file_name}/*",) if file_name and target.is_dir() else (file_name,)
+    return DatasetSpec(
+        name=name, paths=paths, base=folder, format="sharegpt" if formatting == "sharegpt" else formatting,
+        columns=columns, tags=tags, mode=mode, origin=display, line=None, skipped=skipped,
+    )
+
+
+def _line_of(path: Path, key: str) -> int | None:
+    """JSON has no line numbers in the stdlib: find the entry's key by text, good enough for a message."""
+    try:
+        for i, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if f'"{key}"' in text:
+                return i
+    except OSError:
+        pass
+    return None

@@ -1,0 +1,83 @@
+"""SARIF 2.1.0 for GitHub code scanning: rule descriptors, stable fingerprints, capped output.
+
+GitHub displays at most 5,000 results of a run; past that, results are aggregated into one
+result per rule that says how many were left out, so no rule silently disappears.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from typing import Any
+
+from thinklint import __version__
+from thinklint.baseline import fingerprint
+from thinklint.catalog import Rule
+from thinklint.model import Finding
+from thinklint.reporters import Report
+
+MAX_RESULTS = 5000
+SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+INFO_URI = "https://github.com/thinklint/thinklint"
+_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
+
+
+def _descriptor(rule: Rule) -> dict[str, Any]:
+    docs = rule.docs
+    help_md = "\n\n".join(f"## {title}\n\n{docs[key]}" for key, title in (
+        ("what_it_does", "What it does"), ("why_is_this_bad", "Why is this bad?"),
+        ("example", "Example"), ("use_instead", "Use instead")) if docs.get(key))
+    return {
+        "id": rule.code,
+        "name": "".join(w.capitalize() for w in rule.name.split("-")),
+        "shortDescription": {"text": rule.summary},
+        "fullDescription": {"text": str(docs.get("what_it_does", rule.summary)).strip()},
+        "help": {"text": help_md or rule.summary, "markdown": help_md or rule.summary},
+        "defaultConfiguration": {"level": _LEVEL[rule.severity]},
+        "properties": {"category": rule.category, "tags": ["thinklint", rule.category]},
+    }
+
+
+def _location(f: Finding) -> dict[str, Any]:
+    physical: dict[str, Any] = {"artifactLocation": {"uri": f.path.replace("\\", "/"), "uriBaseId": "%SRCROOT%"}}
+    if f.line is not None:
+        physical["region"] = {"startLine": f.line}
+    loc: dict[str, Any] = {"physicalLocation": physical}
+    if f.sample is not None:
+        loc["logicalLocations"] = [{"name": f"sample {f.sample}", "kind": "element"}]
+    return loc
+
+
+def _result(f: Finding, index: dict[str, int], message: str | None = None) -> dict[str, Any]:
+    return {
+        "ruleId": f.rule,
+        "ruleIndex": index[f.rule],
+        "level": _LEVEL[f.severity],
+        "message": {"text": message or f.message},
+        "locations": [_location(f)],
+        "partialFingerprints": {"thinklint/v1": fingerprint(f)},
+    }
+
+
+def render(report: Report) -> str:
+    used = sorted({f.rule for f in report.findings} | set(report.rules))
+    rules = [report.rules[c] for c in used if c in report.rules]
+    index = {r.code: i for i, r in enumerate(rules)}
+    ordered = sorted(report.findings, key=lambda f: ("error", "warning", "info").index(f.severity))
+    kept, dropped = ordered[:MAX_RESULTS], ordered[MAX_RESULTS:]
+    results = [_result(f, index) for f in kept]
+    left_out: dict[str, list[Finding]] = defaultdict(list)
+    for f in dropped:
+        left_out[f.rule].append(f)
+    for code, fs in sorted(left_out.items()):
+        results.append(_result(fs[0], index, f"{len(fs)} more {code} findings not listed: SARIF output is "
+                               f"capped at {MAX_RESULTS} results (first: {fs[0].message})"))
+    run: dict[str, Any] = {
+        "tool": {"driver": {"name": "thinklint", "version": __version__, "semanticVersion": __version__,
+                            "informationUri": INFO_URI, "rules": [_descriptor(r) for r in rules]}},
+        "results": results,
+        "columnKind": "unicodeCodePoints",
+    }
+    if dropped:
+        run["properties"] = {"truncated": True, "totalResults": len(report.findings)}
+    return json.dumps({"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}, indent=2, ensure_ascii=False) + "\n"
