@@ -12,6 +12,7 @@ from thinklint.catalog import Rule, all_rules, custom_rules
 from thinklint.engine import Result, build_contexts, lint, plan
 from thinklint.fsutil import atomic_write
 from thinklint.profiles import Profile, resolve_profile
+from thinklint.readers.files import DEFAULT_MAX_LINE_BYTES
 from thinklint.reporters import Report, render
 from thinklint.selection import Selection, select_rules
 from thinklint.settings import Settings
@@ -38,7 +39,8 @@ def load_profile(spec: Spec) -> Profile:
     if ref == "auto":
         from thinklint.detect import detect_for_spec
 
-        return detect_for_spec(spec)
+        detected: Profile = detect_for_spec(spec)
+        return detected
     try:
         return resolve_profile(ref, spec.root)
     except SourceError as exc:
@@ -72,8 +74,8 @@ def run_lint(spec: Spec, settings: Settings) -> tuple[Result, dict[str, Rule], P
     profile = load_profile(spec)
     contexts = build_contexts(spec, profile, token_factory(spec, settings) if selection.needs_tokenizer else None)
     items = plan(spec, settings.paths)
-    kwargs = {"max_line_bytes": settings.max_line_bytes} if settings.max_line_bytes else {}
-    return lint(spec, selection, contexts, items, **kwargs), rules, profile
+    max_line = settings.max_line_bytes or DEFAULT_MAX_LINE_BYTES
+    return lint(spec, selection, contexts, items, max_line), rules, profile
 
 
 def run_check(settings: Settings, out: TextIO | None = None, err: TextIO | None = None) -> int:

@@ -14,7 +14,7 @@ def _example(case: dict[str, Any]) -> str:
     if "sample" in case:
         return "```json\n" + json.dumps(case["sample"], ensure_ascii=False) + "\n```"
     if "line" in case:
-        return "```\n" + case["line"] + "\n```"
+        return "```\n" + str(case["line"]) + "\n```"
     return "```\n" + str(case.get("file", "")) + "\n```"
 
 

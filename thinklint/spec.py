@@ -111,8 +111,9 @@ def _toml_loads(text: str) -> dict[str, Any]:
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - exercised on 3.10 only
-        import tomli as tomllib
-    return tomllib.loads(text)
+        import tomli as tomllib  # type: ignore[import-not-found]
+    loaded: dict[str, Any] = tomllib.loads(text)
+    return loaded
 
 
 def _pyproject_table(path: Path) -> dict[str, Any] | None:

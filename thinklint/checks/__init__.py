@@ -12,6 +12,8 @@ from thinklint.checks import format as fmt
 from thinklint.checks import mode, think
 from thinklint.context import Check
 
+__all__ = ["REGISTRY", "Check"]
+
 REGISTRY: Mapping[str, Check] = {
     "FMT001": fmt.problem_check("invalid_json"),
     "FMT002": fmt.problem_check("not_object"),

@@ -78,7 +78,7 @@ def _open(path: Path) -> IO[bytes]:
         if path.is_dir():
             raise FileError("is a directory, expected a data file")
         if path.name.lower().endswith(".gz"):
-            return gzip.open(path, "rb")
+            return gzip.open(path, "rb")  # type: ignore[return-value]
         return path.open("rb")
     except FileError:
         raise

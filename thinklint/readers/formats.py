@@ -113,8 +113,8 @@ def _message(role: str, content: Any, extra: Mapping[str, Any], source: tuple[st
 
 
 def _openai(value: Mapping[str, Any], cols: Mapping[str, str], dataset: DatasetSpec, b: _Builder) -> dict[str, Any]:
-    col = cols.get("messages")
-    raw = _require(value, col, b, (list,), "a list of messages")
+    col = cols.get("messages", "messages")
+    raw = _require(value, cols.get("messages"), b, (list,), "a list of messages")
     messages: list[Message] = []
     system_col = cols.get("system")
     if system_col and isinstance(value.get(system_col), str) and value[system_col]:
@@ -139,8 +139,8 @@ def _openai(value: Mapping[str, Any], cols: Mapping[str, str], dataset: DatasetS
 
 def _sharegpt(value: Mapping[str, Any], cols: Mapping[str, str], dataset: DatasetSpec, b: _Builder) -> dict[str, Any]:
     tags = {**SHAREGPT_TAGS, **dataset.tags}
-    col = cols.get("messages")
-    raw = _require(value, col, b, (list,), "a list of messages")
+    col = cols.get("messages", "messages")
+    raw = _require(value, cols.get("messages"), b, (list,), "a list of messages")
     role_of = {tags["user_tag"]: "user", tags["assistant_tag"]: "assistant", tags["observation_tag"]: "tool",
                tags["function_tag"]: "assistant", tags["system_tag"]: "system"}
     messages: list[Message] = []
@@ -198,10 +198,10 @@ def _alpaca(value: Mapping[str, Any], cols: Mapping[str, str], dataset: DatasetS
         b.problem("wrong_type", f"column {query_col!r} must be a string, got {type_name(query)}")
     if prompt is not None:
         # LLaMA-Factory joins instruction and input with one newline
-        messages.append(Message("user", "\n".join(parts), {}, (cols.get("prompt"),)))
+        messages.append(Message("user", "\n".join(parts), {}, (cols.get("prompt", "prompt"),)))
     response = _require(value, cols.get("response"), b, (str,), "a string")
     if response is not None:
-        messages.append(Message("assistant", response, {}, (cols.get("response"),)))
+        messages.append(Message("assistant", response, {}, (cols.get("response", "response"),)))
     return {"messages": tuple(messages), "tools": _tools(value, cols, b)}
 
 

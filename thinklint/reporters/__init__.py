@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
@@ -36,21 +37,16 @@ def render(fmt: str, report: Report) -> str:
     return _renderer(fmt)(report)
 
 
+_MODULES = {"text": "text", "json": "json", "sarif": "sarif", "github": "github", "html": "html"}
+
+
 def _renderer(fmt: str) -> Callable[[Report], str]:
     # imported on demand: a text run should not pay for the HTML or SARIF code
-    if fmt == "text":
-        from thinklint.reporters.text import render as r
-    elif fmt == "json":
-        from thinklint.reporters.json import render as r
-    elif fmt == "sarif":
-        from thinklint.reporters.sarif import render as r
-    elif fmt == "github":
-        from thinklint.reporters.github import render as r
-    elif fmt == "html":
-        from thinklint.reporters.html import render as r
-    else:
+    if fmt not in _MODULES:
         raise ValueError(f"unknown output format {fmt!r}")
-    return r
+    module = importlib.import_module(f"thinklint.reporters.{_MODULES[fmt]}")
+    renderer: Callable[[Report], str] = module.render
+    return renderer
 
 
-FORMATS = ("text", "json", "sarif", "github", "html")
+FORMATS = tuple(_MODULES)
