@@ -75,7 +75,8 @@ def run_lint(spec: Spec, settings: Settings) -> tuple[Result, dict[str, Rule], P
     contexts = build_contexts(spec, profile, token_factory(spec, settings) if selection.needs_tokenizer else None)
     items = plan(spec, settings.paths)
     max_line = settings.max_line_bytes or DEFAULT_MAX_LINE_BYTES
-    return lint(spec, selection, contexts, items, max_line), rules, profile
+    result = lint(spec, selection, contexts, items, max_line, dataset_rules=not settings.paths)
+    return result, rules, profile
 
 
 def run_check(settings: Settings, out: TextIO | None = None, err: TextIO | None = None) -> int:
