@@ -48,11 +48,11 @@ def schema(name: str) -> dict[str, Any]:
 
 @lru_cache(maxsize=None)
 def _registry() -> Registry[Any]:
-    resources = []
+    resources: list[tuple[str, Resource[Any]]] = []
     for path in sorted(data_dir("schemas").glob("*.schema.json")):
         contents = schema(path.name.removesuffix(".schema.json"))
         resources.append((contents["$id"], Resource.from_contents(contents)))
-    return Registry().with_resources(resources)  # type: ignore[arg-type]
+    return Registry().with_resources(resources)
 
 
 @lru_cache(maxsize=None)
