@@ -103,8 +103,9 @@ def probes_for(profiles: Iterable[Profile]) -> tuple[Probe, ...]:
 def render_probe(template: str, probe: Probe) -> str:
     """The template's full render of `probe` (raises TemplateError), as transformers 4.x passes messages:
     reasoning fields are not aliased, so that what the template itself reads shows."""
+    extra: dict[str, Any] = {**SPECIAL_TOKENS, **probe.kwargs}
     return render(template, probe.messages, add_generation_prompt=probe.add_generation_prompt,
-                  alias_reasoning=False, now=PROBE_DATE, timeout=2.0, **SPECIAL_TOKENS, **probe.kwargs)
+                  alias_reasoning=False, now=PROBE_DATE, timeout=2.0, **extra)
 
 
 # ---------------------------------------------------------------------------------------------
