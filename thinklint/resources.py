@@ -48,7 +48,7 @@ def schema(name: str) -> dict[str, Any]:
 
 @lru_cache(maxsize=None)
 def _registry() -> Registry[Any]:
-    resources = []
+    resources: list[tuple[str, Resource[Any]]] = []
     for path in sorted(data_dir("schemas").glob("*.schema.json")):
         contents = schema(path.name.removesuffix(".schema.json"))
         resources.append((contents["$id"], Resource.from_contents(contents)))
