@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-#: the label of a token that takes no loss (PyTorch's cross-entropy ignore_index, LLaMA-Factory's IGNORE_INDEX)
+#: the label of a token that takes no loss (cross-entropy's ignore_index, LLaMA-Factory's IGNORE_INDEX)
 IGNORE_INDEX = -100
 
 #: segment kinds, in the order they usually appear in a turn
@@ -92,11 +92,11 @@ class Encoding:
         return tuple(seg for seg in self.segments if seg.turn == turn)
 
     def ids(self, seg: Segment) -> tuple[int, ...]:
-        return self.input_ids[seg.start:seg.end]
+        return self.input_ids[seg.start : seg.end]
 
     def supervised_in(self, seg: Segment) -> int:
         """How many tokens of `seg` take loss."""
-        return sum(1 for label in self.labels[seg.start:seg.end] if label != IGNORE_INDEX)
+        return sum(1 for label in self.labels[seg.start : seg.end] if label != IGNORE_INDEX)
 
     def is_supervised(self, seg: Segment) -> bool:
         """True when every token of `seg` takes loss."""

@@ -9,8 +9,9 @@ would skip raise `LlamaFactoryReject`.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from thinklint.model import Message
 from thinklint.tokens.lf_templates import Formatting
@@ -53,7 +54,8 @@ class LFExample:
 def ignored_reasoning(messages: Sequence[Message]) -> tuple[int, ...]:
     """Assistant messages whose reasoning sits in a field LLaMA-Factory never reads (it trains without it)."""
     return tuple(
-        i for i, m in enumerate(messages)
+        i
+        for i, m in enumerate(messages)
         if m.role == "assistant" and any(m.field_text(key) for key in REASONING_FIELDS)
     )
 

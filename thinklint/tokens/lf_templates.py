@@ -6,10 +6,11 @@ only types it. Nothing here needs a tokenizer.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Any, Mapping, Union
+from typing import Any
 
 from thinklint.resources import trainers_dir, validator
 from thinklint.yamlsrc import SourceError, load_yaml, validate
@@ -29,7 +30,7 @@ class SpecialElement:
     name: str
 
 
-Element = Union[str, TokenElement, SpecialElement]
+Element = str | TokenElement | SpecialElement
 
 
 @dataclass(frozen=True)
@@ -127,31 +128,47 @@ def _build(data: Mapping[str, Any], path: str) -> LlamaFactoryModel:
         tool_format = t.get("tool_format")
         call_words = t.get("tool_call_words", ["<tool_call>", "</tool_call>"])
         if tool_format is not None and tool_format not in tool_formats:
-            raise SourceError(path, None, f"templates.{name}.tool_format", f"unknown tool format {tool_format!r}")
+            raise SourceError(
+                path, None, f"templates.{name}.tool_format", f"unknown tool format {tool_format!r}"
+            )
         templates[name] = LlamaFactoryTemplate(
-            name=name, reasoning=t["reasoning"],
-            format_prefix=_slots(t["format_prefix"]), format_system=_slots(t["format_system"]),
-            format_user=_slots(t["format_user"]), format_assistant=_slots(t["format_assistant"]),
-            format_observation=_slots(t["format_observation"]), format_function=_slots(t["format_function"]),
+            name=name,
+            reasoning=t["reasoning"],
+            format_prefix=_slots(t["format_prefix"]),
+            format_system=_slots(t["format_system"]),
+            format_user=_slots(t["format_user"]),
+            format_assistant=_slots(t["format_assistant"]),
+            format_observation=_slots(t["format_observation"]),
+            format_function=_slots(t["format_function"]),
             tool_format=tool_formats[tool_format] if tool_format else None,
-            default_system=t.get("default_system", ""), stop_words=tuple(t["stop_words"]),
-            replace_eos=t.get("replace_eos", False), efficient_eos=t["efficient_eos"],
+            default_system=t.get("default_system", ""),
+            stop_words=tuple(t["stop_words"]),
+            replace_eos=t.get("replace_eos", False),
+            efficient_eos=t["efficient_eos"],
             thought_words=(t["thought_words"][0], t["thought_words"][1]),
             tool_call_words=(call_words[0], call_words[1]),
             enable_thinking=t.get("enable_thinking", True),
         )
     formattings = {
         name: Formatting(
-            name, f.get("thinking_off_prompt"), tuple(f.get("thinking_switches", ())),
-            f.get("tool_response_join"), tuple(f.get("reads_fields", ())),
+            name,
+            f.get("thinking_off_prompt"),
+            tuple(f.get("thinking_switches", ())),
+            f.get("tool_response_join"),
+            tuple(f.get("reads_fields", ())),
         )
         for name, f in data.get("formattings", {}).items()
     }
     return LlamaFactoryModel(
-        version=data["version"], versions=tuple(data.get("versions", ())), source=data["source"],
-        ignore_index=data["ignore_index"], data_arguments=dict(data["data_arguments"]),
+        version=data["version"],
+        versions=tuple(data.get("versions", ())),
+        source=data["source"],
+        ignore_index=data["ignore_index"],
+        data_arguments=dict(data["data_arguments"]),
         incompatible=tuple(tuple(pair) for pair in data.get("incompatible", ())),
-        formattings=formattings, templates=templates, path=path,
+        formattings=formattings,
+        templates=templates,
+        path=path,
     )
 
 
@@ -168,7 +185,7 @@ def load_llamafactory_file(path: Path) -> LlamaFactoryModel:
     return _build(located.value, source)
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_llamafactory() -> LlamaFactoryModel:
     """The builtin model, rules/trainers/llamafactory.yaml (loaded once per process)."""
     return load_llamafactory_file(trainers_dir() / "llamafactory.yaml")

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from thinklint.model import Message
 from thinklint.spec import TrainingSpec
@@ -71,14 +72,19 @@ def encode_llamafactory(
     `LlamaFactoryReject` when LLaMA-Factory would skip the row or stop.
     """
     if training.mask_history and training.train_on_prompt:
-        raise ValueError("`mask_history` is incompatible with `train_on_prompt` (LLaMA-Factory refuses to start)")
+        raise ValueError(
+            "`mask_history` is incompatible with `train_on_prompt` (LLaMA-Factory refuses to start)"
+        )
     example = convert(messages, tools, load_llamafactory().formatting(formatting))
     pairs = _encode_pairs(example, training, template, tokenizer)
     return _assemble(pairs, training, template, tokenizer)
 
 
 def _encode_pairs(
-    example: LFExample, training: TrainingSpec, template: LlamaFactoryTemplate, tokenizer: Tokenizer,
+    example: LFExample,
+    training: TrainingSpec,
+    template: LlamaFactoryTemplate,
+    tokenizer: Tokenizer,
 ) -> list[tuple[_Tokens, _Tokens, int]]:
     contents = [m.content for m in example.messages]
     discarding = template.reasoning and training.mask_history and not training.preserve_thinking
@@ -97,7 +103,7 @@ def _encode_pairs(
         empty = tokenizer.encode(template.empty_thought, add_special_tokens=False)
         empty_tokens: _Tokens = (empty, ["empty_think"] * len(empty))
         last = len(contents) - 2
-        for i in ([last] if discarding else range(0, len(contents), 2)):
+        for i in [last] if discarding else range(0, len(contents), 2):
             if has_thought(template, contents[i + 1]):
                 continue
             # `not enable_thinking` is also true for null: the block then goes to the masked prompt
@@ -113,8 +119,12 @@ def _concat(a: _Tokens, b: _Tokens) -> _Tokens:
 
 
 def _encode_message(
-    index: int, role: str, content: str, example: LFExample,
-    template: LlamaFactoryTemplate, tokenizer: Tokenizer,
+    index: int,
+    role: str,
+    content: str,
+    example: LFExample,
+    template: LlamaFactoryTemplate,
+    tokenizer: Tokenizer,
 ) -> _Tokens:
     """`Template._encode` for one message: each slot element is tokenized on its own."""
     out: _Tokens = ([], [])
@@ -123,15 +133,23 @@ def _encode_message(
         system = example.system or template.default_system
         if system or example.tools:
             tool_text = _tool_text(template, example.tools) if example.tools else ""
-            out = _concat(out, _slots(template.format_system, {"content": system + tool_text},
-                                      "prompt", template, tokenizer))
+            out = _concat(
+                out,
+                _slots(
+                    template.format_system, {"content": system + tool_text}, "prompt", template, tokenizer
+                ),
+            )
     if role == "user":
         fill = {"content": content, "idx": str(index // 2)}
         return _concat(out, _slots(template.format_user, fill, "prompt", template, tokenizer))
     if role == "observation":
-        return _concat(out, _slots(template.format_observation, {"content": content}, "prompt", template, tokenizer))
+        return _concat(
+            out, _slots(template.format_observation, {"content": content}, "prompt", template, tokenizer)
+        )
     if role == "assistant":
-        return _concat(out, _slots(template.format_assistant, {"content": content}, None, template, tokenizer))
+        return _concat(
+            out, _slots(template.format_assistant, {"content": content}, None, template, tokenizer)
+        )
     if role == "function":
         text = _function_text(template, content)
         return _concat(out, _slots(template.format_function, {"content": text}, None, template, tokenizer))
@@ -139,8 +157,11 @@ def _encode_message(
 
 
 def _slots(
-    slots: tuple[Element, ...], fill: dict[str, str], kind: str | None,
-    template: LlamaFactoryTemplate, tokenizer: Tokenizer,
+    slots: tuple[Element, ...],
+    fill: dict[str, str],
+    kind: str | None,
+    template: LlamaFactoryTemplate,
+    tokenizer: Tokenizer,
 ) -> _Tokens:
     """Apply a formatter and tokenize it; `kind` None means a response slot, split by content."""
     ids: list[int] = []
@@ -169,7 +190,10 @@ def _slots(
 
 
 def _fill(slot: str, fill: dict[str, str]) -> tuple[str, tuple[int, int] | None]:
-    """StringFormatter.apply: each placeholder once, in keyword order (so `{{idx}}` in content is filled too)."""
+    """StringFormatter.apply: each placeholder once, in keyword order.
+
+    Content goes in first, so a literal `{{idx}}` in user text is filled with the pair index too.
+    """
     span = None
     for name, value in fill.items():
         placeholder = "{{" + name + "}}"
@@ -190,18 +214,28 @@ def _special(name: str, template: LlamaFactoryTemplate, tokenizer: Tokenizer) ->
 
 
 def _split_response(
-    text: str, span: tuple[int, int] | None, template: LlamaFactoryTemplate, tokenizer: Tokenizer,
+    text: str,
+    span: tuple[int, int] | None,
+    template: LlamaFactoryTemplate,
+    tokenizer: Tokenizer,
 ) -> _Tokens:
-    """Tokenize a response slot once, then label its tokens: answer and think block within the content, eot after."""
+    """Tokenize a response slot once, then label its tokens.
+
+    Within the content: answer and think block; after it (the `<|im_end|>` and what follows): eot.
+    """
     ids = tokenizer.encode(text, add_special_tokens=False)
     start, end = span if span is not None else (0, 0)
     cuts = [(start, "answer")]  # slot text before the content is part of the response proper
-    for lo, hi, kind in _content_spans(text[start:end], template):
+    for _lo, hi, kind in _content_spans(text[start:end], template):
         cuts.append((start + hi, kind))
     cuts.append((len(text), "eot"))
     kinds: list[str] = []
     for boundary, kind in cuts:
-        upto = len(ids) if boundary >= len(text) else _common_prefix(ids, tokenizer.encode(text[:boundary], add_special_tokens=False))
+        upto = (
+            len(ids)
+            if boundary >= len(text)
+            else _common_prefix(ids, tokenizer.encode(text[:boundary], add_special_tokens=False))
+        )
         kinds += [kind] * max(upto - len(kinds), 0)
     return ids, kinds
 
@@ -271,7 +305,9 @@ def _function_text(template: LlamaFactoryTemplate, content: str) -> str:
         head = content.replace(call_match.group(0), "")
         calls = _parse_calls(call_match.group(1))
     rendered = [
-        fmt.call_template.replace("{call}", json.dumps({"name": name, "arguments": json.loads(args)}, ensure_ascii=False))
+        fmt.call_template.replace(
+            "{call}", json.dumps({"name": name, "arguments": json.loads(args)}, ensure_ascii=False)
+        )
         for name, args in calls
     ]
     return head + fmt.call_separator.join(rendered)
@@ -284,12 +320,16 @@ def _parse_calls(text: str) -> list[tuple[str, str]]:
             calls = [calls]
         return [(call["name"], json.dumps(call["arguments"], ensure_ascii=False)) for call in calls]
     except (json.JSONDecodeError, KeyError, TypeError):
-        raise LlamaFactoryReject("a function call that is not JSON with name and arguments", fatal=True) from None
+        raise LlamaFactoryReject(
+            "a function call that is not JSON with name and arguments", fatal=True
+        ) from None
 
 
 def _assemble(
-    pairs: list[tuple[_Tokens, _Tokens, int]], training: TrainingSpec,
-    template: LlamaFactoryTemplate, tokenizer: Tokenizer,
+    pairs: list[tuple[_Tokens, _Tokens, int]],
+    training: TrainingSpec,
+    template: LlamaFactoryTemplate,
+    tokenizer: Tokenizer,
 ) -> Encoding:
     """`_encode_data_example`: truncation per pair, masks, and the reversed order under mask_history."""
     full_length = sum(len(src[0]) + len(tgt[0]) for src, tgt, _ in pairs)
@@ -331,7 +371,9 @@ def _assemble(
         kinds.append("eot")
         turns.append(pairs[-1][2])
     return Encoding(
-        input_ids=tuple(input_ids), labels=tuple(labels), segments=build_segments(kinds, turns),
+        input_ids=tuple(input_ids),
+        labels=tuple(labels),
+        segments=build_segments(kinds, turns),
         full_length=full_length + (1 if template.efficient_eos else 0),
         truncated=len(input_ids) < full_length + (1 if template.efficient_eos else 0),
     )
