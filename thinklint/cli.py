@@ -179,5 +179,25 @@ def profiles_cmd(detect_target: Path | None) -> None:
         click.echo(f"{name:<{width}}  {p.summary}")
 
 
+@main.command("render")
+@click.argument("file")
+@click.option("--config", type=click.Path(dir_okay=False, path_type=Path), help="The spec (default: found upward).")
+@click.option("--sample", "sample", type=click.IntRange(min=0), help="Only the sample with this 0-based index.")
+@click.option("--trust-remote-code", is_flag=True, help="Allow tokenizers with custom code (off by default).")
+@guarded
+def render_cmd(file: str, config: Path | None, sample: int | None, trust_remote_code: bool) -> None:
+    """Print what the spec's trainer trains for each sample of FILE, as JSON lines.
+
+    Each line: path, line, sample, input_ids, labels (-100 where masked) and segments
+    (kind prompt|reasoning|empty_think|answer|eot, turn = index of the assistant message,
+    start/end token offsets, end exclusive), after truncation.
+    """
+    from thinklint.app import locate_spec
+    from thinklint.render import run_render
+
+    settings = Settings(config=config, trust_remote_code=trust_remote_code)
+    sys.exit(run_render(locate_spec(config), settings, file, sample, sys.stdout))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
