@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Mapping
 
 from thinklint.checks import format as fmt
-from thinklint.checks import mask, mode, template, think, truncation
+from thinklint.checks import mask, mode, template, think, trainer, truncation
 from thinklint.context import Check
 
 __all__ = ["REGISTRY", "Check"]
@@ -45,6 +45,8 @@ REGISTRY: Mapping[str, Check] = {
     "MOD005": Check(sample=mode.unsupported_mode),
     "MOD006": Check(dataset=mode.thinking_ratio),
     "MOD007": Check(sample=mode.trainer_drops_reasoning),
+    "MOD008": Check(sample=trainer.reasoning_field_ignored),
+    "MOD009": Check(sample=trainer.openai_thinking_off),
     "MSK001": Check(sample=mask.supervised_prompt),
     "MSK002": Check(sample=mask.no_supervised),
     "MSK003": Check(sample=mask.eot_unsupervised),
