@@ -127,7 +127,7 @@ def check_spec(files: tuple[Path, ...]) -> None:
 
 
 @main.command("rules")
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "markdown"]), default="text")
 @guarded
 def rules_cmd(output_format: str) -> None:
     """List every rule."""
@@ -137,6 +137,12 @@ def rules_cmd(output_format: str) -> None:
     if output_format == "json":
         click.echo(json.dumps([{"code": r.code, "name": r.name, "category": r.category, "severity": r.severity,
                                 "fixable": r.fixable, "summary": r.summary} for r in rules.values()], indent=2))
+        return
+    if output_format == "markdown":
+        click.echo("| code | name | category | severity | fix | what it catches |\n|---|---|---|---|---|---|")
+        for r in rules.values():
+            summary = r.summary.replace("|", "\\|")
+            click.echo(f"| {r.code} | {r.name} | {r.category} | {r.severity} | {r.fixable} | {summary} |")
         return
     for r in rules.values():
         fix = {"safe": "fix", "unsafe": "fix*"}.get(r.fixable, "")
