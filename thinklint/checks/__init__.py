@@ -10,6 +10,7 @@ from typing import Mapping
 
 from thinklint.checks import format as fmt
 from thinklint.checks import mask, mode, template, think, trainer, truncation
+from thinklint.checks.tokens_common import prepare_encodings as encodings
 from thinklint.context import Check
 
 __all__ = ["REGISTRY", "Check"]
@@ -47,14 +48,14 @@ REGISTRY: Mapping[str, Check] = {
     "MOD007": Check(sample=mode.trainer_drops_reasoning),
     "MOD008": Check(sample=trainer.reasoning_field_ignored),
     "MOD009": Check(sample=trainer.openai_thinking_off),
-    "MSK001": Check(sample=mask.supervised_prompt),
-    "MSK002": Check(sample=mask.no_supervised),
-    "MSK003": Check(sample=mask.eot_unsupervised),
+    "MSK001": Check(sample=mask.supervised_prompt, prepare=encodings),
+    "MSK002": Check(sample=mask.no_supervised, prepare=encodings),
+    "MSK003": Check(sample=mask.eot_unsupervised, prepare=encodings),
     "MSK004": Check(sample=mask.labels_misaligned),
-    "MSK005": Check(sample=mask.empty_think_policy),
-    "MSK006": Check(sample=mask.history_reasoning_policy),
-    "TPL001": Check(sample=template.prefix_invariant),
+    "MSK005": Check(sample=mask.empty_think_policy, prepare=encodings),
+    "MSK006": Check(sample=mask.history_reasoning_policy, prepare=encodings),
+    "TPL001": Check(sample=template.prefix_invariant, prepare=template.prepare_prompts),
     "TPL002": Check(sample=template.text_mismatch),
     "TPL003": Check(sample=template.reasoning_dropped),
-    "TRN001": Check(sample=truncation.over_cutoff),
+    "TRN001": Check(sample=truncation.over_cutoff, prepare=encodings),
 }

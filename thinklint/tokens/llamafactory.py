@@ -18,7 +18,7 @@ from typing import Any
 
 from thinklint.model import Message
 from thinklint.spec import TrainingSpec
-from thinklint.tokens.encoding import IGNORE_INDEX, Encoding, Tokenizer, build_segments
+from thinklint.tokens.encoding import IGNORE_INDEX, Encoding, Tokenizer, build_segments, common_prefix
 from thinklint.tokens.lf_convert import LFExample, LlamaFactoryReject, convert
 from thinklint.tokens.lf_templates import (
     Element,
@@ -242,12 +242,7 @@ def _split_response(
 
 def _common_prefix(a: list[int], b: list[int]) -> int:
     """Tokens of `a` wholly before a character boundary; one that straddles it goes to what follows."""
-    n = 0
-    for x, y in zip(a, b):
-        if x != y:
-            break
-        n += 1
-    return n
+    return common_prefix(a, b)
 
 
 def _content_spans(content: str, template: LlamaFactoryTemplate) -> list[tuple[int, int, str]]:
