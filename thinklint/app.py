@@ -5,11 +5,12 @@ from __future__ import annotations
 import sys
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, TextIO
+from typing import Any, Callable, Iterable, TextIO
 
 from thinklint.baseline import apply_baseline, load_baseline, write_baseline
 from thinklint.catalog import Rule, all_rules, custom_rules
-from thinklint.engine import Result, build_contexts, lint, plan
+from thinklint.context import Context
+from thinklint.engine import FileResult, Result, build_contexts, merge, plan
 from thinklint.fsutil import atomic_write
 from thinklint.profiles import Profile, resolve_profile
 from thinklint.readers.files import DEFAULT_MAX_LINE_BYTES
@@ -70,24 +71,84 @@ def prepare(spec: Spec, settings: Settings) -> tuple[dict[str, Rule], Selection]
     return rules, selection
 
 
-def run_lint(spec: Spec, settings: Settings) -> tuple[Result, dict[str, Rule], Profile]:
+def build_run(spec: Spec, settings: Settings, profile: Profile) -> tuple[Selection, dict[str, Context]]:
+    """The selection and per-dataset contexts of a run (in the main process and in each worker)."""
+    _rules, selection = prepare(spec, settings)
+    factory = token_factory(spec, profile, settings) if selection.needs_tokenizer else None
+    return selection, build_contexts(spec, profile, factory)
+
+
+def _cache_folder(spec: Spec, settings: Settings, selection: Selection, profile: Profile,
+                  max_line: int) -> Path | None:
+    if not settings.use_cache:
+        return None
+    from thinklint.cache import cache_root, config_key, open_cache
+
+    try:
+        return open_cache(cache_root(spec), config_key(spec, settings, selection, profile, max_line))
+    except OSError:  # a read-only checkout: lint without remembering
+        return None
+
+
+def run_lint(spec: Spec, settings: Settings, progress: Callable[[int, int], None] | None = None,
+             ) -> tuple[Result, dict[str, Rule], Profile]:
+    """Plan, check (serially, in worker processes or on Ray; from the cache where it can), merge."""
+    from thinklint.cache import check_cached, entry_path, write_through
+    from thinklint.parallel import Recipe, default_jobs, process_map, shard_items, worth_parallel
+
     rules, selection = prepare(spec, settings)
     profile = load_profile(spec)
     factory = token_factory(spec, profile, settings) if selection.needs_tokenizer else None
-    if factory is not None:
-        factory()  # fail fast, with the spec's line, on a tokenizer that cannot load
     contexts = build_contexts(spec, profile, factory)
     items = plan(spec, settings.paths)
     max_line = settings.max_line_bytes or DEFAULT_MAX_LINE_BYTES
-    result = lint(spec, selection, contexts, items, max_line, dataset_rules=not settings.paths)
+    folder = _cache_folder(spec, settings, selection, profile, max_line)
+    jobs = settings.jobs or default_jobs()
+    recipe = Recipe(spec, settings, profile, max_line, folder)
+    # files the cache has seen are mostly unchanged: they are not worth starting workers for
+    fresh = [i for i in items if folder is None or not entry_path(folder, i).exists()]
+    results: Iterable[FileResult]
+    if settings.engine == "ray":
+        from thinklint.distributed import ray_map
+
+        work = shard_items(items, jobs, max_line)
+        results = ray_map(recipe, work, jobs, progress)
+    elif worth_parallel(fresh, jobs, selection.needs_tokenizer):
+        work = shard_items(items, jobs, max_line)
+        results = process_map(recipe, work, jobs, progress)
+    else:
+        if factory is not None and folder is None:
+            factory()  # fail fast, with the spec's line, on a tokenizer that cannot load
+        work = items
+        results = (check_cached(i, contexts[i.dataset.name], selection, max_line, folder, progress) for i in items)
+    result = merge(write_through(results, work, folder), contexts, selection, dataset_rules=not settings.paths)
     return result, rules, profile
+
+
+def _progress(settings: Settings, spec: Spec) -> Any:
+    from thinklint import progress
+
+    if settings.progress is False or (settings.progress is None and not progress.wanted()):
+        return None
+    total = 0
+    for item in plan(spec, settings.paths):
+        try:
+            total += item.path.stat().st_size if item.path is not None else 0
+        except OSError:
+            pass
+    return progress.Progress(total)
 
 
 def run_check(settings: Settings, out: TextIO | None = None, err: TextIO | None = None) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
     spec = locate_spec(settings.config)
-    result, rules, profile = run_lint(spec, settings)
+    bar = _progress(settings, spec)
+    try:
+        result, rules, profile = run_lint(spec, settings, bar)
+    finally:
+        if bar is not None:
+            bar.close()
     findings = list(result.findings)
     if settings.baseline:
         findings = apply_baseline(findings, load_baseline(settings.baseline))

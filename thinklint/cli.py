@@ -88,11 +88,16 @@ def main(verbose: bool) -> None:
               help="Record the current findings as the baseline.")
 @click.option("--trust-remote-code", is_flag=True, help="Allow tokenizers with custom code (off by default).")
 @click.option("--max-line-bytes", type=click.IntRange(min=1024), help="Longest JSONL line to load.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1),
+              help="Worker processes (default: one per CPU; fewer when the input is small).")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write .thinklint_cache/.")
+@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="ray: shards as Ray tasks (pip install 'thinklint[ray]'; RAY_ADDRESS for a cluster).")
 @guarded
 def check(paths: tuple[str, ...], config: Path | None, select: str | None, ignore: str | None,
           extend_select: str | None, output_format: str, output_file: str | None, statistics: bool,
           exit_zero: bool, baseline: Path | None, write_baseline: Path | None, trust_remote_code: bool,
-          max_line_bytes: int | None) -> None:
+          max_line_bytes: int | None, jobs: int | None, no_cache: bool, engine: str) -> None:
     """Check the spec's datasets (or just PATHS, as pre-commit passes them)."""
     settings = Settings(
         config=config, paths=paths, select=_codes(select), ignore=_codes(ignore) or (),
@@ -101,8 +106,39 @@ def check(paths: tuple[str, ...], config: Path | None, select: str | None, ignor
         baseline=baseline, write_baseline=write_baseline,
         verbose=bool(click.get_current_context().find_root().params.get("verbose")),
         color=_color(output_file), trust_remote_code=trust_remote_code, max_line_bytes=max_line_bytes,
+        jobs=jobs, use_cache=not no_cache, engine=engine,
     )
     sys.exit(run_check(settings))
+
+
+@main.group("cache")
+def cache_group() -> None:
+    """The incremental cache (.thinklint_cache/ beside the spec)."""
+
+
+@cache_group.command("clean")
+@click.option("--config", type=click.Path(dir_okay=False, path_type=Path), help="The spec (default: found upward).")
+@guarded
+def cache_clean(config: Path | None) -> None:
+    """Remove the cache of this project."""
+    from thinklint.cache import CACHE_DIR, cache_root, clean
+    from thinklint.spec import find_spec
+
+    path = config or find_spec(Path.cwd())
+    root = cache_root(load_spec_light(path)) if path is not None else Path.cwd() / CACHE_DIR
+    click.echo(f"removed {root}" if clean(root) else f"no cache at {root}")
+
+
+def load_spec_light(path: Path) -> Any:
+    """The spec, for its folder only: a spec with errors still has a cache that can be removed."""
+    from types import SimpleNamespace
+
+    from thinklint.spec import load_spec
+
+    try:
+        return load_spec(path)
+    except SourceError:
+        return SimpleNamespace(root=path.resolve().parent)
 
 
 @main.command("check-spec")

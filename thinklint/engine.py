@@ -14,13 +14,16 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from thinklint.context import Context, DatasetStats
+from thinklint.facts import SampleFacts, sample_facts, stamp
 from thinklint.model import Finding, Location, Problem, Sample, Violation
 from thinklint.profiles import Profile
-from thinklint.readers.files import DEFAULT_MAX_LINE_BYTES, FileError, read_records
+from thinklint.readers.files import DEFAULT_MAX_LINE_BYTES, FileError, Record, decode, read_records
 from thinklint.readers.formats import normalise
+from thinklint.readers.shards import Shard
 from thinklint.selection import ActiveRule, Selection
 from thinklint.spec import DatasetSpec, Spec
 from thinklint.think import is_thinking
+from thinklint.yamlsrc import SourceError
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,8 @@ class WorkItem:
     path: Path | None  # None: a dataset-level notice with no file
     display: str
     notice: Problem | None = None
+    #: a byte range of a large JSONL file (parallel runs); None: the whole file
+    shard: Shard | None = None
 
 
 @dataclass
@@ -41,6 +46,8 @@ class FileResult:
     non_thinking: int = 0
     errors: list[str] = field(default_factory=list)  # internal errors (a rule crashed)
     file: bool = False  # a data file was opened (not a dataset-level notice)
+    #: (digest, facts) of every sample in file order, when asked for (the cache keeps them); None: not kept
+    facts: list[tuple[str, SampleFacts]] | None = None
 
 
 def display_path(path: Path, cwd: Path | None = None) -> str:
@@ -100,31 +107,119 @@ def run_rules(sample: Sample, ctx: Context, selection: Selection, out: FileResul
         try:
             for v in check.sample(sample, ctx, active.options):
                 out.findings.append(_stamp(active, sample.location, v, sample.digest))
+        except SourceError:
+            raise  # the configuration is wrong (a tokenizer that cannot load): no rule can run
         except Exception as exc:  # a crashing rule is our bug: report it, keep checking
             where = f"{sample.location.path}:{sample.location.line or sample.location.index}"
             out.errors.append(f"rule {active.rule.code} failed on {where}: {exc!r}\n{traceback.format_exc()}")
 
 
+#: samples normalised, and (for token rules) tokenized, together: large enough that one tokenizer call
+#: amortises its overhead, small enough that memory stays flat and progress stays smooth
+BATCH = 64
+
+
+def _batches(records: Iterator[Record], size: int) -> Iterator[list[Record]]:
+    """Records in lists of `size`; the records read before a `FileError` are still handed out first."""
+    batch: list[Record] = []
+    try:
+        for record in records:
+            batch.append(record)
+            if len(batch) >= size:
+                yield batch
+                batch = []
+    except FileError:
+        if batch:
+            yield batch
+        raise
+    if batch:
+        yield batch
+
+
+def prepare_batch(samples: list[Sample], ctx: Context, selection: Selection) -> None:
+    """Let the selected checks do a batch's expensive work up front (one tokenizer call for all of it).
+
+    Purely an optimisation: a failure here is ignored, and the rules meet (and report) it themselves.
+    """
+    ready = [s for s in samples if s.ok]
+    if not ready:
+        return
+    for active in selection.rules:
+        prepare = active.rule.check.prepare
+        if prepare is None or selection.ignored_for(ready[0].location.path, active.rule.code):
+            continue
+        try:
+            prepare(ready, ctx, active.options)
+        except SourceError:
+            raise
+        except Exception:  # noqa: BLE001 - see the docstring
+            pass
+
+
+#: told (samples, bytes) as a file is read, for progress bars
+Progress = Callable[[int, int], None]
+
+
+def _cacheable(record: Record) -> bool:
+    # an over-long line's digest covers only its first bytes, and notices (a BOM) have none
+    return record.index is not None and record.error_kind != "line_too_long"
+
+
+def _check_batch(records: list[Record], item: WorkItem, ctx: Context, selection: Selection, out: FileResult,
+                 known: Mapping[str, SampleFacts] | None) -> None:
+    hits = [known.get(r.digest) if known is not None and _cacheable(r) else None for r in records]
+    samples = {pos: normalise(decode(r), item.dataset, item.display, ctx.profile)
+               for pos, r in enumerate(records) if hits[pos] is None}
+    prepare_batch(list(samples.values()), ctx, selection)
+    for pos, record in enumerate(records):
+        hit = hits[pos]
+        if hit is not None:
+            out.samples += 1
+            out.thinking += hit[0] == 1
+            out.non_thinking += hit[0] == 0
+            out.findings.extend(stamp(hit, item.display, record.line, record.index, record.digest))
+            if out.facts is not None:
+                out.facts.append((record.digest, hit))
+            continue
+        sample = samples[pos]
+        thinking = None
+        if record.index is not None:
+            out.samples += 1
+            if sample.ok and sample.messages:
+                thinking = is_thinking(sample, ctx.profile)
+                out.thinking += thinking is True
+                out.non_thinking += thinking is False
+        found, failed = len(out.findings), len(out.errors)
+        run_rules(sample, ctx, selection, out)
+        if out.facts is not None and _cacheable(record) and len(out.errors) == failed:  # a crash is not a result
+            out.facts.append((record.digest, sample_facts(thinking, out.findings[found:])))
+
+
 def check_file(item: WorkItem, ctx: Context, selection: Selection,
-               max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> FileResult:
-    out = FileResult(item.display, item.dataset.name)
+               max_line_bytes: int = DEFAULT_MAX_LINE_BYTES, batch: int = BATCH,
+               progress: Progress | None = None, known: Mapping[str, SampleFacts] | None = None,
+               collect: bool = False) -> FileResult:
+    """Check one file (or shard); pure but for reading it.
+
+    `known` maps sample digests to facts a cache kept: those samples are not parsed nor checked,
+    their findings are stamped with their current place. With `collect`, the result lists every
+    sample's facts in file order (`FileResult.facts`), for the cache to keep.
+    """
+    out = FileResult(item.display, item.dataset.name, facts=[] if collect else None)
     if item.notice is not None or item.path is None:
         notice = item.notice or Problem("no_files", "no file")
         run_rules(Sample(Location(item.display, None, None), item.dataset.name, item.dataset.format,
                          problems=(notice,)), ctx, selection, out)
         return out
-    out.file = True
+    out.file = item.shard is None or item.shard.first  # a file counts once, however many shards it has
     try:
-        for record in read_records(item.path, max_line_bytes):
-            sample = normalise(record, item.dataset, item.display, ctx.profile)
-            if record.index is not None:
-                out.samples += 1
-                if sample.ok and sample.messages:
-                    thinking = is_thinking(sample, ctx.profile)
-                    out.thinking += thinking is True
-                    out.non_thinking += thinking is False
-            run_rules(sample, ctx, selection, out)
+        records = read_records(item.path, max_line_bytes, item.shard, lazy=known is not None)
+        for chunk in _batches(records, batch):
+            _check_batch(chunk, item, ctx, selection, out, known)
+            if progress is not None:
+                progress(sum(r.index is not None for r in chunk), sum(r.nbytes for r in chunk))
     except FileError as exc:
+        out.facts = None  # an unreadable file is not cached: the next run must read it again
         run_rules(Sample(Location(item.display, None, None), item.dataset.name, item.dataset.format,
                          problems=(Problem("unreadable", f"{exc}"),)), ctx, selection, out)
     return out

@@ -17,6 +17,10 @@ class SourceError(Exception):
         self.path, self.line, self.key, self.message = path, line, key, message
         super().__init__(self.render())
 
+    def __reduce__(self) -> tuple[type[SourceError], tuple[str, int | None, str, str]]:
+        # raised in a worker process, it must cross back to the parent intact
+        return type(self), (self.path, self.line, self.key, self.message)
+
     def render(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else self.path
         return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"

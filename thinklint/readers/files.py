@@ -14,7 +14,10 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Iterator
+from typing import IO, TYPE_CHECKING, Any, Iterator
+
+if TYPE_CHECKING:
+    from thinklint.readers.shards import Shard
 
 #: a longer JSONL line is reported, not loaded (a runaway line must not exhaust memory)
 DEFAULT_MAX_LINE_BYTES = 64 * 1024 * 1024
@@ -34,6 +37,17 @@ class Record:
     digest: str
     error: str | None = None
     error_kind: str | None = None
+    #: bytes of the file this record used up (JSONL: its line; elsewhere 0), for progress
+    nbytes: int = 0
+    #: the undecoded line of a lazily read JSONL record (`decode` parses it); None once decoded
+    raw: bytes | None = None
+
+
+def decode(record: Record) -> Record:
+    """A lazily read record, parsed (as an eager read would have parsed it); others unchanged."""
+    if record.raw is None or record.line is None or record.index is None:
+        return record
+    return _decode_one(record.raw, record.line, record.index, record.nbytes)
 
 
 def _reject_constant(name: str) -> Any:
@@ -86,8 +100,19 @@ def _open(path: Path) -> IO[bytes]:
         raise FileError(f"cannot open: {exc.strerror or exc}") from None
 
 
-def read_records(path: Path, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> Iterator[Record]:
+def read_records(path: Path, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+                 shard: Shard | None = None, lazy: bool = False) -> Iterator[Record]:
+    """Every record of `path`; with a `shard` (plain JSONL only), those of its byte range.
+
+    `lazy` JSONL records carry their bytes and digest but are not parsed (see `decode`): a cache
+    that knows the digest needs no parse.
+    """
     kind = file_kind(path)
+    if shard is not None and not shard.first:
+        with _open(path) as fh:
+            fh.seek(shard.start)
+            yield from _read_jsonl(fh, max_line_bytes, shard.line, shard.index, shard.end - shard.start, lazy)
+        return
     if kind == "parquet":
         yield from _read_parquet(path)
         return
@@ -101,13 +126,17 @@ def read_records(path: Path, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> It
         if kind == "json" and first == b"[":
             yield from _read_array(fh, path)
         else:
-            yield from _read_jsonl(fh, max_line_bytes)
+            yield from _read_jsonl(fh, max_line_bytes, 0, 0, shard.end if shard is not None else None, lazy)
 
 
-def _read_jsonl(fh: IO[bytes], max_line_bytes: int) -> Iterator[Record]:
-    index = 0
-    lineno = 0
-    while True:
+def _read_jsonl(fh: IO[bytes], max_line_bytes: int, lineno: int = 0, index: int = 0,
+                limit: int | None = None, lazy: bool = False) -> Iterator[Record]:
+    """JSON lines from the current position; `lineno` lines and `index` samples came before it.
+
+    With `limit`, stop at the first line that starts `limit` bytes or more from where reading began.
+    """
+    used = 0
+    while limit is None or used < limit:
         try:
             raw = fh.readline(max_line_bytes + 1)
         except (OSError, EOFError) as exc:
@@ -115,11 +144,13 @@ def _read_jsonl(fh: IO[bytes], max_line_bytes: int) -> Iterator[Record]:
         if not raw:
             return
         lineno += 1
+        used += len(raw)
         if len(raw) > max_line_bytes and not raw.endswith(b"\n"):
-            size = len(raw) + _skip_rest_of_line(fh)
+            rest = _skip_rest_of_line(fh)
+            used += rest
             yield Record(lineno, index, None, digest_bytes(raw[:4096]),
-                         f"line is {size:,} bytes, over the {max_line_bytes:,}-byte limit; not loaded",
-                         "line_too_long")
+                         f"line is {len(raw) + rest:,} bytes, over the {max_line_bytes:,}-byte limit; not loaded",
+                         "line_too_long", len(raw) + rest)
             index += 1
             continue
         if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
@@ -128,7 +159,10 @@ def _read_jsonl(fh: IO[bytes], max_line_bytes: int) -> Iterator[Record]:
         stripped = raw.strip()
         if not stripped:
             continue
-        yield _decode_one(stripped, lineno, index)
+        if lazy:
+            yield Record(lineno, index, None, digest_bytes(stripped), nbytes=len(raw), raw=stripped)
+        else:
+            yield _decode_one(stripped, lineno, index, len(raw))
         index += 1
 
 
@@ -141,21 +175,21 @@ def _skip_rest_of_line(fh: IO[bytes]) -> int:
             return skipped
 
 
-def _decode_one(data: bytes, line: int | None, index: int) -> Record:
+def _decode_one(data: bytes, line: int | None, index: int, nbytes: int = 0) -> Record:
     digest = digest_bytes(data)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return Record(line, index, None, digest, f"not valid UTF-8 (byte {exc.start})", "invalid_json")
+        return Record(line, index, None, digest, f"not valid UTF-8 (byte {exc.start})", "invalid_json", nbytes)
     try:
-        return Record(line, index, loads(text), digest)
+        return Record(line, index, loads(text), digest, nbytes=nbytes)
     except (ValueError, RecursionError) as exc:
         reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc) or "nested too deeply"
         if isinstance(exc, json.JSONDecodeError):
             reason = f"{reason} at column {exc.colno}"
         elif isinstance(exc, RecursionError):
             reason = "nested too deeply"
-        return Record(line, index, None, digest, f"not valid JSON: {reason}", "invalid_json")
+        return Record(line, index, None, digest, f"not valid JSON: {reason}", "invalid_json", nbytes)
 
 
 def _read_array(fh: IO[bytes], path: Path) -> Iterator[Record]:

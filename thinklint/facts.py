@@ -1,0 +1,70 @@
+"""What one sample contributes to a run, without its location: the unit the cache stores.
+
+A sample's findings depend on its bytes and on the run's configuration, never on where it sits in
+its file, so they are kept without path, line and index and stamped with the current ones when
+reused. With the sample's thinking mode (for the dataset-level ratio rule) that is all a sample
+adds to a result. Everything here is plain JSON data.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from thinklint.model import Edit, Finding, Fix
+
+#: (rule, category, severity, message, turn, fix)
+FindingFacts = tuple[str, str, str, str, "int | None", "Any"]
+#: (thinking: 1 thinking, 0 non-thinking, None neither/unknown, findings)
+SampleFacts = tuple["int | None", tuple[FindingFacts, ...]]
+
+
+def thinking_code(thinking: bool | None) -> int | None:
+    return None if thinking is None else int(thinking)
+
+
+def _fix_facts(fix: Fix | None) -> Any:
+    if fix is None:
+        return None
+    return [fix.description, fix.safe, [[list(e.path), e.old, e.new] for e in fix.edits]]
+
+
+def _fix(data: Any) -> Fix | None:
+    if data is None:
+        return None
+    description, safe, edits = data
+    return Fix(description, tuple(Edit(tuple(p), old, new) for p, old, new in edits), bool(safe))
+
+
+def sample_facts(thinking: bool | None, findings: Sequence[Finding]) -> SampleFacts:
+    return thinking_code(thinking), tuple(
+        (f.rule, f.category, f.severity, f.message, f.turn, _fix_facts(f.fix)) for f in findings)
+
+
+def stamp(facts: SampleFacts, path: str, line: int | None, index: int | None, digest: str) -> list[Finding]:
+    """The findings of `facts`, placed where the sample is now."""
+    return [Finding(rule=rule, category=category, severity=severity, path=path, line=line,  # type: ignore[arg-type]
+                    sample=index, message=message, turn=turn, fix=_fix(fix), digest=digest)
+            for rule, category, severity, message, turn, fix in facts[1]]
+
+
+def valid(data: Any) -> bool:
+    """True when `data` has the shape of `SampleFacts` (a cache file is read, never trusted)."""
+    if not (isinstance(data, (list, tuple)) and len(data) == 2 and data[0] in (None, 0, 1)
+            and isinstance(data[1], (list, tuple))):
+        return False
+    for f in data[1]:
+        if not (isinstance(f, (list, tuple)) and len(f) == 6 and all(isinstance(x, str) for x in f[:4])
+                and (f[4] is None or (isinstance(f[4], int) and not isinstance(f[4], bool)))):
+            return False
+        fix = f[5]
+        if fix is not None and not (isinstance(fix, list) and len(fix) == 3 and isinstance(fix[0], str)
+                                    and isinstance(fix[1], bool) and isinstance(fix[2], list)
+                                    and all(isinstance(e, list) and len(e) == 3 and isinstance(e[0], list)
+                                            for e in fix[2])):
+            return False
+    return True
+
+
+def freeze(data: Any) -> SampleFacts:
+    """JSON lists back into the tuples `sample_facts` makes (so cached and fresh facts compare equal)."""
+    return data[0], tuple((r, c, s, m, t, fix) for r, c, s, m, t, fix in data[1])
