@@ -27,12 +27,12 @@ class UsageError(Exception):
     """A problem with how thinklint was invoked: exit 2 with this message."""
 
 
-def locate_spec(config: Path | None) -> Spec:
+def locate_spec(config: Path | None, remember: bool = True) -> Spec:
     path = config or find_spec(Path.cwd())
     if path is None:
         raise UsageError("no thinklint.yaml found in this folder or its parents "
                          "(and no [tool.thinklint] in a pyproject.toml); pass --config FILE")
-    return load_spec(path)
+    return load_spec(path, remember=remember)
 
 
 def load_profile(spec: Spec) -> Profile:
@@ -142,7 +142,7 @@ def _progress(settings: Settings, spec: Spec) -> Any:
 def run_check(settings: Settings, out: TextIO | None = None, err: TextIO | None = None) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
-    spec = locate_spec(settings.config)
+    spec = locate_spec(settings.config, remember=settings.use_cache)
     bar = _progress(settings, spec)
     try:
         result, rules, profile = run_lint(spec, settings, bar)

@@ -135,13 +135,19 @@ def open_cache(root: Path, key: str) -> Path:
     """The folder of this configuration's entries, created with the cache's .gitignore and tag."""
     folder = root / f"v{FORMAT}" / key
     folder.mkdir(parents=True, exist_ok=True)
+    ensure_root(root)
+    _prune(folder.parent, keep=folder)
+    return folder
+
+
+def ensure_root(root: Path) -> None:
+    """The cache folder, with a .gitignore that ignores everything in it (as ruff's) and a CACHEDIR.TAG."""
+    root.mkdir(parents=True, exist_ok=True)
     if not (root / ".gitignore").exists():
         atomic_write(root / ".gitignore", b"# Automatically created by thinklint.\n*\n")
     if not (root / "CACHEDIR.TAG").exists():
         atomic_write(root / "CACHEDIR.TAG", b"Signature: 8a477f597d28d172789f06886806bc55\n"
                                             b"# This file is a cache directory tag created by thinklint.\n")
-    _prune(folder.parent, keep=folder)
-    return folder
 
 
 def _prune(versions: Path, keep: Path) -> None:

@@ -136,7 +136,7 @@ def load_spec_light(path: Path) -> Any:
     from thinklint.spec import load_spec
 
     try:
-        return load_spec(path)
+        return load_spec(path, remember=False)
     except SourceError:
         return SimpleNamespace(root=path.resolve().parent)
 

@@ -13,13 +13,15 @@ cores, and Rust threads on top would only fight them.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import sys
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
+
+if TYPE_CHECKING:
+    import multiprocessing.context
+    from concurrent.futures import Future
 
 from thinklint.engine import FileResult, WorkItem, check_file
 from thinklint.profiles import Profile
@@ -126,6 +128,8 @@ def _work(item: WorkItem) -> FileResult:
 
 # -- the parent side -------------------------------------------------------------------------------
 def _context() -> multiprocessing.context.BaseContext:
+    import multiprocessing  # with concurrent.futures: imported only by runs that start workers
+
     methods = multiprocessing.get_all_start_methods()
     if "forkserver" in methods and sys.platform != "darwin":
         ctx = multiprocessing.get_context("forkserver")
@@ -137,6 +141,8 @@ def _context() -> multiprocessing.context.BaseContext:
 def process_map(recipe: Recipe, items: Sequence[WorkItem], jobs: int,
                 progress: Callable[[int, int], None] | None = None) -> Iterator[FileResult]:
     """Results of `check_file` for every item, in the order of `items`, from `jobs` processes."""
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
     mp = _context()
     counter = mp.Array("q", 2)  # samples, bytes: workers add after each batch
     seen = [0, 0]

@@ -11,8 +11,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-from referencing import Registry, Resource
 
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -66,7 +64,9 @@ def schema(name: str) -> dict[str, Any]:
 
 
 @lru_cache(maxsize=None)
-def _registry() -> Registry[Any]:
+def _registry() -> Any:
+    from referencing import Registry, Resource  # with jsonschema: imported when a schema is first used
+
     resources: list[tuple[str, Resource[Any]]] = []
     for path in sorted(data_dir("schemas").glob("*.schema.json")):
         contents = schema(path.name.removesuffix(".schema.json"))
@@ -77,7 +77,8 @@ def _registry() -> Registry[Any]:
 @lru_cache(maxsize=None)
 def validator(name: str) -> Any:
     """A validator for schemas/NAME.schema.json; cross-file $refs resolve between our schemas."""
+    import jsonschema
+
     sch = schema(name)
-    cls = jsonschema.validators.validator_for(sch)
-    cls.check_schema(sch)
+    cls = jsonschema.validators.validator_for(sch)  # our schemas are checked against their metaschema by the tests
     return cls(sch, registry=_registry())

@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from fnmatch import fnmatch
 from typing import Any, Iterable, Mapping
 
-import jsonschema
-
 from thinklint.catalog import Rule
 from thinklint.spec import RulesSpec
 from thinklint.yamlsrc import SourceError
@@ -85,6 +83,8 @@ def select_rules(rules: Mapping[str, Rule], spec_rules: RulesSpec, *, has_tokeni
             continue
         options = {**rule.default_options(), **spec_rules.options.get(code, {})}
         if rule.options_schema:
+            import jsonschema  # only a rule with options needs it
+
             try:
                 jsonschema.validate(options, rule.options_schema)
             except jsonschema.ValidationError as exc:
