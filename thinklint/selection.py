@@ -14,7 +14,7 @@ import jsonschema
 
 from thinklint.catalog import Rule
 from thinklint.spec import RulesSpec
-from thinklint.yamlsrc import SourceError
+from thinklint.yamlsrc import Located, SourceError
 
 
 def _longest(code: str, prefixes: Iterable[str]) -> int:
@@ -63,19 +63,51 @@ def _severity(code: str, default: str, overrides: Mapping[str, str]) -> str:
 
 def select_rules(rules: Mapping[str, Rule], spec_rules: RulesSpec, *, has_tokenizer: bool,
                  cli_select: tuple[str, ...] | None = None, cli_ignore: tuple[str, ...] = (),
-                 cli_extend: tuple[str, ...] = (), source: str = "") -> Selection:
-    select = list(cli_select if cli_select is not None else (spec_rules.select or ("ALL",)))
-    select += [*spec_rules.extend_select, *cli_extend]
+                 cli_extend: tuple[str, ...] = (), source: str = "",
+                 located: Located | None = None) -> Selection:
+    """The active rules. Errors name where a prefix came from: the spec's key and line, or the flag."""
+
+    def line(*path: str | int) -> int | None:
+        return located.line_of(path) if located is not None else None
+
+    # (prefix, where it was written, key, line): a bad prefix from the command line is not the spec's fault
+    origins: list[tuple[str, str, str, int | None]]
+    if cli_select is not None:
+        origins = [(c, "--select", "", None) for c in cli_select]
+    else:
+        origins = [(c, source, "rules.select", line("rules", "select", i)) for i, c in enumerate(spec_rules.select)]
+        origins = origins or [("ALL", source, "rules.select", None)]
+    origins += [(c, source, "rules.extend_select", line("rules", "extend_select", i))
+                for i, c in enumerate(spec_rules.extend_select)]
+    origins += [(c, "--extend-select", "", None) for c in cli_extend]
+    select = [c for c, *_ in origins]
     ignore = [*spec_rules.ignore, *cli_ignore]
-    for prefix in select:
+    for prefix, where, key, at in origins:
         if prefix != "ALL" and not any(c.startswith(prefix) for c in rules):
-            raise SourceError(source, None, "rules.select", f"{prefix!r} matches no rule")
+            raise SourceError(where, at, key, f"{prefix!r} matches no rule")
     if not has_tokenizer:
-        for prefix in select:
+        for prefix, where, key, at in origins:
             matched = [r for c, r in rules.items() if prefix != "ALL" and c.startswith(prefix)]
             if matched and all(r.needs_tokenizer for r in matched):
-                raise SourceError(source, None, "rules.select",
-                                  f"{prefix} needs a tokenizer, but model.tokenizer is not set")
+                raise SourceError(where, at, key, f"{prefix} needs a tokenizer, but model.tokenizer is not set")
+    # options are checked whether or not their rule runs today: a typo must not wait for the day it does
+    options: dict[str, dict[str, Any]] = {}
+    for code, given in spec_rules.options.items():
+        at, key = line("rules", "options", code), f"rules.options.{code}"
+        rule = rules.get(code)
+        if rule is None:
+            raise SourceError(source, at, key, f"no rule {code} (`thinklint rules` lists them)")
+        merged = {**rule.default_options(), **given}
+        if rule.options_schema:
+            try:
+                jsonschema.validate(merged, rule.options_schema)
+            except jsonschema.ValidationError as exc:
+                sub = ".".join(str(p) for p in exc.absolute_path)
+                raise SourceError(source, line("rules", "options", code, *exc.absolute_path) or at,
+                                  f"{key}.{sub}" if sub else key, exc.message) from None
+        elif given:
+            raise SourceError(source, at, key, f"{code} takes no options")
+        options[code] = merged
     active, skipped = [], []
     for code, rule in rules.items():
         if not enabled(code, select, ignore):
@@ -83,13 +115,6 @@ def select_rules(rules: Mapping[str, Rule], spec_rules: RulesSpec, *, has_tokeni
         if rule.needs_tokenizer and not has_tokenizer:
             skipped.append(code)
             continue
-        options = {**rule.default_options(), **spec_rules.options.get(code, {})}
-        if rule.options_schema:
-            try:
-                jsonschema.validate(options, rule.options_schema)
-            except jsonschema.ValidationError as exc:
-                raise SourceError(source, None, f"rules.options.{code}", exc.message) from None
-        elif spec_rules.options.get(code):
-            raise SourceError(source, None, f"rules.options.{code}", f"{code} takes no options")
-        active.append(ActiveRule(rule, _severity(code, rule.severity, spec_rules.severity), options))
+        chosen = options.get(code) or rule.default_options()
+        active.append(ActiveRule(rule, _severity(code, rule.severity, spec_rules.severity), chosen))
     return Selection(tuple(active), tuple(skipped), spec_rules.per_file_ignores)
