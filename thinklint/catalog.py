@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from thinklint.checks import REGISTRY, Check
-from thinklint.checks.pattern import pattern_check
+from thinklint.checks.pattern import pattern_check, pattern_problem
 from thinklint.model import TOKEN_CATEGORIES, category_of
 from thinklint.resources import rules_dir, validator
 from thinklint.yamlsrc import Located, SourceError, load_yaml, validate
@@ -71,6 +71,10 @@ def load_rule_file(path: Path) -> Rule:
     errors = validate(located, validator("rule"), source)
     if errors:
         raise errors[0]
+    pattern = located.value.get("pattern")
+    problem = pattern_problem(pattern) if pattern else None
+    if problem:
+        raise SourceError(source, located.line_of(("pattern", problem[0])), f"pattern.{problem[0]}", problem[1])
     rule = _make(located.value, source, "builtin")
     if rule.code[:3] != {"format": "FMT", "think-placement": "THK", "mode": "MOD", "mask": "MSK",
                          "template": "TPL", "truncation": "TRN"}[rule.category]:
@@ -110,10 +114,19 @@ def plugin_rules() -> Mapping[str, Rule]:
     return out
 
 
-def custom_rules(entries: Iterable[Mapping[str, Any]], source: str) -> dict[str, Rule]:
+def custom_rules(entries: Iterable[Mapping[str, Any]], source: str,
+                 located: Located | None = None) -> dict[str, Rule]:
     """Pattern rules declared in the spec's `rules.custom` (already schema-checked with the spec)."""
     out = {}
-    for data in entries:
+    for i, data in enumerate(entries):
+        problem = pattern_problem(data["pattern"])
+        if problem:
+            where = ("rules", "custom", i, "pattern", problem[0])
+            raise SourceError(source, located.line_of(where) if located else None,
+                              f"rules.custom[{i}].pattern.{problem[0]}", problem[1])
+        if data["code"] in out:
+            raise SourceError(source, located.line_of(("rules", "custom", i, "code")) if located else None,
+                              f"rules.custom[{i}].code", f"{data['code']} is declared twice")
         out[data["code"]] = _make(data, source, "spec")
     return out
 
