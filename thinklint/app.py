@@ -65,7 +65,8 @@ def prepare(spec: Spec, settings: Settings) -> tuple[dict[str, Rule], Selection]
     rules = all_rules(custom_rules(spec.rules.custom, spec.display, spec.located))
     selection = select_rules(rules, spec.rules, has_tokenizer=bool(spec.model.tokenizer),
                              cli_select=settings.select, cli_ignore=settings.ignore,
-                             cli_extend=settings.extend_select, source=spec.display, located=spec.located)
+                             cli_extend=settings.extend_select, source=spec.display, located=spec.located,
+                             root=spec.root)
     return rules, selection
 
 

@@ -136,7 +136,7 @@ def dataset_findings(stats: Mapping[str, DatasetStats], contexts: Mapping[str, C
     for name, st in stats.items():
         ctx = contexts[name]
         for active in selection.rules:
-            if active.rule.check.dataset is None:
+            if active.rule.check.dataset is None or selection.ignored_for(st.path, active.rule.code):
                 continue
             for v in active.rule.check.dataset(st, ctx, active.options):
                 out.append(_stamp(active, Location(st.path, None, None), v, ""))

@@ -6,8 +6,11 @@ the longest matching prefix among ignore (a tie goes to ignore). `ALL` is the em
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from fnmatch import fnmatch
+from functools import lru_cache
+from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 import jsonschema
@@ -38,18 +41,32 @@ class ActiveRule:
     options: Mapping[str, Any]
 
 
+@lru_cache(maxsize=4096)
+def _relative_to_root(path: str, root: str, cwd: str) -> str:
+    """A displayed (cwd-relative) path as seen from the spec's folder, in POSIX form."""
+    try:
+        return (Path(cwd) / path).resolve().relative_to(root).as_posix()
+    except ValueError:  # outside the spec's folder: match the path as displayed
+        return path
+
+
 @dataclass(frozen=True)
 class Selection:
     rules: tuple[ActiveRule, ...]
     skipped_token_rules: tuple[str, ...]
     per_file_ignores: Mapping[str, tuple[str, ...]]
+    #: the spec's folder (resolved): per-file-ignore globs are relative to it, as in ruff, not to the cwd
+    root: Path | None = None
 
     @property
     def needs_tokenizer(self) -> bool:
         return any(a.rule.needs_tokenizer for a in self.rules)
 
     def ignored_for(self, path: str, code: str) -> bool:
-        return any(fnmatch(path, glob) and _longest(code, codes) >= 0
+        if not self.per_file_ignores:
+            return False
+        where = _relative_to_root(path, str(self.root), os.getcwd()) if self.root else path
+        return any(fnmatch(where, glob) and _longest(code, codes) >= 0
                    for glob, codes in self.per_file_ignores.items())
 
 
@@ -64,7 +81,7 @@ def _severity(code: str, default: str, overrides: Mapping[str, str]) -> str:
 def select_rules(rules: Mapping[str, Rule], spec_rules: RulesSpec, *, has_tokenizer: bool,
                  cli_select: tuple[str, ...] | None = None, cli_ignore: tuple[str, ...] = (),
                  cli_extend: tuple[str, ...] = (), source: str = "",
-                 located: Located | None = None) -> Selection:
+                 located: Located | None = None, root: Path | None = None) -> Selection:
     """The active rules. Errors name where a prefix came from: the spec's key and line, or the flag."""
 
     def line(*path: str | int) -> int | None:
@@ -117,4 +134,4 @@ def select_rules(rules: Mapping[str, Rule], spec_rules: RulesSpec, *, has_tokeni
             continue
         chosen = options.get(code) or rule.default_options()
         active.append(ActiveRule(rule, _severity(code, rule.severity, spec_rules.severity), chosen))
-    return Selection(tuple(active), tuple(skipped), spec_rules.per_file_ignores)
+    return Selection(tuple(active), tuple(skipped), spec_rules.per_file_ignores, root)
