@@ -59,7 +59,11 @@ def pattern_check(pattern: Mapping[str, Any]) -> Check:
         elif which == "not_last":
             candidates = candidates[:-1]
         for turn, m in candidates:
-            text = reasoning_of(m, profile).field_text if field == "reasoning" else m.field_text(field)
+            if field == "reasoning":  # as the template finds it: the reasoning field, else the inline block
+                r = reasoning_of(m, profile)
+                text = r.text if r.has_block else None
+            else:
+                text = m.field_text(field)
             if text is None:
                 continue
             hit = rx.search(text)
