@@ -85,11 +85,14 @@ def run_check(settings: Settings, out: TextIO | None = None, err: TextIO | None 
     spec = locate_spec(settings.config)
     result, rules, profile = run_lint(spec, settings)
     findings = list(result.findings)
-    if settings.baseline:
-        findings = apply_baseline(findings, load_baseline(settings.baseline))
+    # read the old baseline before writing the new one: they may be the same file
+    known = load_baseline(settings.baseline) if settings.baseline else None
     if settings.write_baseline:
+        # every current finding, the known ones included: rewriting a baseline must not forget them
         n = write_baseline(settings.write_baseline, findings)
         err.write(f"thinklint: wrote {n} findings to {settings.write_baseline}\n")
+    if settings.baseline and known is not None:
+        findings = apply_baseline(findings, known, settings.baseline.parent)
     report = Report(findings=tuple(findings), files=result.files, samples=result.samples, rules=rules,
                     datasets=result.datasets, statistics=settings.statistics,
                     color=bool(settings.color) and settings.output_file is None,
