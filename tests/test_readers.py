@@ -71,13 +71,13 @@ def test_gzip_jsonl(tmp_path: Path) -> None:
 def test_a_bad_line_is_reported_at_its_place_and_reading_goes_on(tmp_path: Path) -> None:
     path = tmp_path / "a.jsonl"
     path.write_bytes(b'{"a": 1}\n{"a": \n{"a": NaN}\n{"a": Infinity}\n{"a": "\xff"}\n{"a": 2}\n')
-    got = [(r.line, r.index, r.error_kind, r.error) for r in records(path)]
-    assert got[0] == (1, 0, None, None)
+    got = [(r.line, r.index, r.error_kind, r.error or "") for r in records(path)]
+    assert got[0] == (1, 0, None, "")
     assert got[1][:3] == (2, 1, "invalid_json") and got[1][3].startswith("not valid JSON: Expecting value")
     assert got[2][:3] == (3, 2, "invalid_json") and "NaN is not valid JSON" in got[2][3]
     assert got[3][:3] == (4, 3, "invalid_json") and "Infinity is not valid JSON" in got[3][3]
     assert got[4][:3] == (5, 4, "invalid_json") and "not valid UTF-8" in got[4][3]
-    assert got[5] == (6, 5, None, None)
+    assert got[5] == (6, 5, None, "")
 
 
 def test_jsonl_bom_is_a_notice_and_the_first_line_still_reads(tmp_path: Path) -> None:
@@ -444,7 +444,7 @@ def test_a_record_that_is_not_an_object() -> None:
 
 # --- LLaMA-Factory dataset_info.json ----------------------------------------------------------
 
-INFO = {
+INFO: dict[str, dict[str, Any]] = {
     "alp": {"file_name": "alp.json"},
     "alp_cols": {"file_name": "alp.json", "columns": {"prompt": "instruction", "response": "output"}},
     "sg": {"file_name": "sg.jsonl", "formatting": "sharegpt", "columns": {"messages": "messages"},
