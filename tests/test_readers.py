@@ -536,3 +536,11 @@ def test_dataset_info_entry_without_file_name(tmp_path: Path, monkeypatch: pytes
         load_spec(write(tmp_path / "thinklint.yaml", "version: 1\ndatasets:\n  - llamafactory: info.json\n"))
     assert (err.value.path, err.value.line, err.value.key) == ("info.json", 2, "a")
     assert "no file_name" in err.value.message
+
+
+def test_a_dataset_path_naming_a_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_jsonl(tmp_path / "data" / "math" / "a.jsonl", [GOOD])
+    monkeypatch.chdir(tmp_path)
+    found = lint(tmp_path, "version: 1\ndatasets:\n  - {name: m, path: data/math}\n")
+    assert [(f.rule, f.path) for f in found] == [("FMT009", "data/math")]
+    assert found[0].message == "is a directory, expected a data file (a glob such as math/*.jsonl reads the files in it)"

@@ -78,18 +78,16 @@ def file_kind(path: Path) -> str:
 
 def _open(path: Path) -> IO[bytes]:
     try:
-        if path.is_dir():
-            raise FileError("is a directory, expected a data file")
         if path.name.lower().endswith(".gz"):
             return gzip.open(path, "rb")  # type: ignore[return-value]
         return path.open("rb")
-    except FileError:
-        raise
     except OSError as exc:
         raise FileError(f"cannot open: {exc.strerror or exc}") from None
 
 
 def read_records(path: Path, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> Iterator[Record]:
+    if path.is_dir():  # before the suffix: `path: data/math` is a folder, not an unsupported file type
+        raise FileError(f"is a directory, expected a data file (a glob such as {path.name}/*.jsonl reads the files in it)")
     kind = file_kind(path)
     if kind == "parquet":
         yield from _read_parquet(path)
