@@ -318,3 +318,16 @@ def test_a_dataset_pointing_nowhere_is_a_finding_not_a_spec_error(tmp_path: Path
     result = invoke("check")
     assert result.exit_code == 0  # FMT010 is a warning
     assert "FMT010 [warning] dataset 'a': nothing/*.jsonl matches no file" in result.stdout
+
+
+def test_a_broken_pyproject_holding_our_table_is_reported_not_skipped(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path / "thinklint.yaml", MINIMAL)  # further up: must not be picked instead
+    write(tmp_path / "pkg" / "pyproject.toml", '[project]\nname = "x"\n[tool.thinklint]\nversion = = 1\n')
+    write(tmp_path / "other" / "pyproject.toml", '[project\nname = "x"\n')  # broken, but not ours
+    assert find_spec(tmp_path / "pkg") == tmp_path / "pkg" / "pyproject.toml"
+    assert find_spec(tmp_path / "other") == tmp_path / "thinklint.yaml"
+    monkeypatch.chdir(tmp_path / "pkg")
+    result = invoke("check")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("thinklint: error: pyproject.toml: invalid TOML:")

@@ -8,6 +8,7 @@ source of truth for what a key means and what it defaults to.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,9 +120,15 @@ def _toml_loads(text: str) -> dict[str, Any]:
 
 def _pyproject_table(path: Path) -> dict[str, Any] | None:
     try:
-        data = _toml_loads(path.read_text(encoding="utf-8"))
-    except Exception:  # a broken pyproject is not ours to report unless it holds our table
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
         return None
+    try:
+        data = _toml_loads(text)
+    except Exception:
+        # a broken pyproject is not ours to report unless it holds our table: then it is the spec,
+        # and load_spec says what is wrong rather than discovery looking past it
+        return {} if re.search(r"^\s*\[\[?\s*tool\.thinklint\b", text, re.M) else None
     table = data.get("tool", {}).get("thinklint")
     return table if isinstance(table, dict) else None
 
