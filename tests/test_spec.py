@@ -27,10 +27,12 @@ def test_spec_is_found_in_the_nearest_parent(tmp_path: Path) -> None:
     assert find_spec(tmp_path) == outer
 
 
-def test_no_spec_anywhere_is_none(tmp_path: Path) -> None:
-    # tmp_path's parents may hold anything on a developer's machine; a fresh subtree under / is
-    # not available, so check that only files we did not write can be found above tmp_path
-    found = find_spec(tmp_path)
+def test_a_spec_in_a_sibling_or_child_folder_is_not_found(tmp_path: Path) -> None:
+    write(tmp_path / "a" / "thinklint.yaml", MINIMAL)
+    write(tmp_path / "b" / "child" / "thinklint.yaml", MINIMAL)
+    (tmp_path / "b" / "other").mkdir()
+    found = find_spec(tmp_path / "b" / "other")
+    # whatever lies above tmp_path on this machine, nothing below it but outside b/other's ancestry
     assert found is None or tmp_path not in found.parents
 
 
