@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.util import GOOD, UNCLOSED, invoke, simple_project, write_jsonl
 from thinklint.baseline import apply_baseline, fingerprint, load_baseline, write_baseline
 from thinklint.model import Finding
 from thinklint.yamlsrc import SourceError
-from tests.util import GOOD, UNCLOSED, invoke, simple_project, write_jsonl
 
 STRAY = {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "R\n</think>\n\nA"}]}
 
@@ -46,8 +46,8 @@ def test_a_new_finding_is_shown(project: Path) -> None:
     write_jsonl(project / "data" / "a.jsonl", [GOOD, UNCLOSED, GOOD, STRAY])
     result = invoke("check", "--baseline", "baseline.json")
     assert result.exit_code == 1
-    assert lines_of(result.stdout) == ["data/a.jsonl:4: THK002 [error] assistant turn 2 has </think> without "
-                                       "a matching <think>"]
+    assert lines_of(result.stdout) == [("data/a.jsonl:4: THK002 [error] assistant turn 2 has </think> without "
+                                        "a matching <think>")]
 
 
 def test_lines_inserted_above_a_known_finding_keep_it_hidden(project: Path) -> None:
@@ -119,8 +119,8 @@ def test_a_missing_baseline_is_exit_2(project: Path) -> None:
 
 
 def finding(**kw: object) -> Finding:
-    base: dict[str, object] = dict(rule="THK001", category="think-placement", severity="error", path="d.jsonl",
-                                   line=3, sample=2, message="m", digest="abc")
+    base: dict[str, object] = {"rule": "THK001", "category": "think-placement", "severity": "error",
+                               "path": "d.jsonl", "line": 3, "sample": 2, "message": "m", "digest": "abc"}
     base.update(kw)
     return Finding(**base)  # type: ignore[arg-type]
 

@@ -11,10 +11,10 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from tests.util import GOOD, ROOT, UNCLOSED, invoke, run_cli, simple_project, write, write_jsonl
 from thinklint import __version__
 from thinklint.cli import main
 from thinklint.resources import profiles_dir, rules_dir
-from tests.util import GOOD, ROOT, UNCLOSED, invoke, run_cli, simple_project, write, write_jsonl
 
 NON_CANONICAL = {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "<think>R</think>A"}]}
 
@@ -34,7 +34,7 @@ def dirty(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def codes_in(stdout: str) -> list[str]:
-    return re.findall(r"^\S+: ([A-Z]{3}\d{3}) \[", stdout, flags=re.M)
+    return re.findall(r"^\S+: ([A-Z]{3}\d{3}) \[", stdout, flags=re.MULTILINE)
 
 
 # --- exit codes -------------------------------------------------------------------------------
@@ -252,7 +252,7 @@ def test_rule_prints_ruff_style_sections() -> None:
     assert result.exit_code == 0
     out = result.stdout
     assert out.startswith("# unclosed-think (THK001)\n")
-    headings = re.findall(r"^## (.+)$", out, flags=re.M)
+    headings = re.findall(r"^## (.+)$", out, flags=re.MULTILINE)
     assert headings == ["What it does", "Why is this bad?", "Example", "Use instead"]
     assert "Category: think-placement · Default severity: error" in out
     assert invoke("rule", "thk001").stdout == out

@@ -11,15 +11,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import thinklint.readers.files as files
+from tests.util import GOOD, write, write_jsonl
 from thinklint.app import run_lint
 from thinklint.model import Finding, Sample
 from thinklint.profiles import builtin_profiles
+from thinklint.readers import files
 from thinklint.readers.files import FileError, Record, read_records
 from thinklint.readers.formats import normalise
 from thinklint.settings import Settings
 from thinklint.spec import DatasetSpec, load_spec
-from tests.util import GOOD, write, write_jsonl
 
 QWEN3 = builtin_profiles()["qwen3"]
 

@@ -15,6 +15,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from tests.util import GOOD, UNCLOSED, invoke, write, write_jsonl
 from thinklint import __version__
 from thinklint.app import run_lint
 from thinklint.catalog import Rule, builtin_rules
@@ -24,7 +25,6 @@ from thinklint.reporters.github import MAX_ANNOTATIONS, escape_data, escape_prop
 from thinklint.reporters.sarif import MAX_RESULTS
 from thinklint.settings import Settings
 from thinklint.spec import load_spec
-from tests.util import GOOD, UNCLOSED, invoke, write, write_jsonl
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 SARIF_SCHEMA = Path(__file__).parent / "data" / "sarif-2.1.0-github-subset.schema.json"
@@ -293,8 +293,8 @@ def test_github_caps_annotations_errors_first_with_a_summary_notice() -> None:
     assert sum(ln.startswith("::error ") for ln in annotations) == 40
     assert sum(ln.startswith("::warning ") for ln in annotations) == 10
     notice = [ln for ln in lines if ln.startswith("::notice title=thinklint::")]
-    assert notice == ["::notice title=thinklint::30 more findings not annotated (first: data/big.jsonl:1); "
-                      "run thinklint check locally for all"]
+    assert notice == [("::notice title=thinklint::30 more findings not annotated (first: data/big.jsonl:1); "
+                       "run thinklint check locally for all")]
     assert lines[-1] == "thinklint: 40 errors, 10 warnings in 80 samples (1 file)"
 
 

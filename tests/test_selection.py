@@ -7,6 +7,7 @@ from typing import Any, Iterator, Mapping
 
 import pytest
 
+from tests.util import GOOD, UNCLOSED, invoke, simple_project, write, write_jsonl
 from thinklint.app import run_lint
 from thinklint.catalog import Rule, builtin_rules
 from thinklint.context import Check, Context
@@ -15,7 +16,6 @@ from thinklint.selection import enabled, select_rules
 from thinklint.settings import Settings
 from thinklint.spec import RulesSpec, load_spec
 from thinklint.yamlsrc import SourceError
-from tests.util import GOOD, UNCLOSED, invoke, simple_project, write, write_jsonl
 
 BUILTIN = builtin_rules()
 

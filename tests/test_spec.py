@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.util import GOOD, invoke, simple_project, write, write_jsonl
 from thinklint.resources import schema
 from thinklint.spec import find_spec, load_spec
 from thinklint.yamlsrc import SourceError
-from tests.util import GOOD, invoke, simple_project, write, write_jsonl
 
 MINIMAL = "version: 1\ndatasets:\n  - {name: main, path: data/*.jsonl}\n"
 
@@ -296,8 +296,8 @@ def test_check_spec_reports_every_bad_file_and_exits_2(tmp_path: Path, monkeypat
     assert result.exit_code == 2
     assert result.stdout == "good.yaml: ok\n"
     assert result.stderr.splitlines() == [
-        "thinklint: error: bad.yaml:2: bogus: unknown key (expected one of: datasets, inference, model, policy, "
-        "rules, training, version)",
+        ("thinklint: error: bad.yaml:2: bogus: unknown key (expected one of: datasets, inference, model, policy, "
+         "rules, training, version)"),
         "thinklint: error: worse.yaml:1: version: only spec version 1 exists; write `version: 1`",
     ]
 
