@@ -128,7 +128,7 @@ def _pyproject_table(path: Path) -> dict[str, Any] | None:
     except Exception:
         # a broken pyproject is not ours to report unless it holds our table: then it is the spec,
         # and load_spec says what is wrong rather than discovery looking past it
-        return {} if re.search(r"^\s*\[\[?\s*tool\.thinklint\b", text, re.M) else None
+        return {} if re.search(r"^\s*\[\[?\s*tool\.thinklint\b", text, re.MULTILINE) else None
     table = data.get("tool", {}).get("thinklint")
     return table if isinstance(table, dict) else None
 
