@@ -159,7 +159,8 @@ class Result:
     internal_errors: tuple[str, ...] = ()
 
 
-def merge(results: Iterable[FileResult], contexts: Mapping[str, Context], selection: Selection) -> Result:
+def merge(results: Iterable[FileResult], contexts: Mapping[str, Context], selection: Selection,
+          dataset_rules: bool = True) -> Result:
     findings: list[Finding] = []
     stats: dict[str, DatasetStats] = {}
     files = samples = 0
@@ -172,20 +173,22 @@ def merge(results: Iterable[FileResult], contexts: Mapping[str, Context], select
         st = stats.get(r.dataset) or DatasetStats(r.dataset, r.display)
         stats[r.dataset] = replace(st, samples=st.samples + r.samples, thinking=st.thinking + r.thinking,
                                    non_thinking=st.non_thinking + r.non_thinking)
-    findings.extend(dataset_findings(stats, contexts, selection))
+    if dataset_rules:
+        findings.extend(dataset_findings(stats, contexts, selection))
     findings.sort(key=Finding.sort_key)
     return Result(tuple(findings), files, samples, stats, selection.skipped_token_rules, tuple(errors))
 
 
 def lint(spec: Spec, selection: Selection, contexts: Mapping[str, Context], items: list[WorkItem],
          max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
-         mapper: Callable[..., Iterator[FileResult]] | None = None) -> Result:
+         mapper: Callable[..., Iterator[FileResult]] | None = None, dataset_rules: bool = True) -> Result:
+    """Check `items`; `dataset_rules` is off when a file list narrows the run (a subset says nothing of a whole)."""
     if mapper is None:
         results: Iterable[FileResult] = (check_file(i, contexts[i.dataset.name], selection, max_line_bytes)
                                          for i in items)
     else:
         results = mapper(items)
-    return merge(results, contexts, selection)
+    return merge(results, contexts, selection, dataset_rules)
 
 
 def build_contexts(spec: Spec, profile: Profile, token_factory: Callable[[], Any] | None) -> dict[str, Context]:

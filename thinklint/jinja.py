@@ -1,0 +1,328 @@
+"""Render chat templates exactly as transformers' ``apply_chat_template`` does, without importing it.
+
+A linter that renders differently from the trainer and the server reports problems that do not exist,
+so everything here mirrors transformers (``utils/chat_template_utils.py``, 4.5x and 5.x): the same
+sandbox and trimming flags, the same globals and filters, the same input clean-up (keys whose value is
+None dropped, data reduced to plain JSON types, reasoning fields aliased as 5.x does).
+
+Templates come from model repositories and are untrusted: they run in jinja2's immutable sandbox, and a
+render that writes more than ``max_chars`` or runs longer than ``timeout`` seconds is stopped with a
+`TemplateLimitError`. The budget is enforced where a template can spend it (output chunks, calls,
+``range``, ``*``/``+``/``**`` and namespace writes) rather than with threads or signals, so it works on
+any platform and inside worker threads.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import hashlib
+import json
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable, Iterator, Mapping, Sequence
+
+from thinklint.errors import TemplateError, TemplateLimitError
+import jinja2
+import jinja2.ext
+import jinja2.meta
+import jinja2.utils
+from jinja2 import nodes
+from jinja2.runtime import Context
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+__all__ = [
+    "ChatTemplate", "TemplateError", "TemplateLimitError", "compile_template", "render",
+    "template_variables", "REASONING_FIELDS", "DEFAULT_MAX_CHARS", "DEFAULT_TIMEOUT",
+]
+
+DEFAULT_MAX_CHARS = 4_000_000
+DEFAULT_TIMEOUT = 5.0
+#: names a message's reasoning is passed under; transformers 5.x copies the first non-null one to the others
+REASONING_FIELDS = ("reasoning_content", "thinking", "reasoning")
+
+
+@dataclass
+class _Budget:
+    deadline: float
+    max_chars: int
+
+    def tick(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise TemplateLimitError("chat template exceeded its time limit")
+
+    def size(self, n: int) -> None:
+        if n > self.max_chars:
+            raise TemplateLimitError(f"chat template output exceeds {self.max_chars} characters")
+
+
+_BUDGET: contextvars.ContextVar[_Budget | None] = contextvars.ContextVar("thinklint_budget", default=None)
+_CLOCK: contextvars.ContextVar[datetime | None] = contextvars.ContextVar("thinklint_clock", default=None)
+
+
+def _tick() -> None:
+    budget = _BUDGET.get()
+    if budget is not None:
+        budget.tick()
+
+
+def _check_size(value: Any) -> None:
+    budget = _BUDGET.get()
+    if budget is not None and isinstance(value, (str, list, tuple)):
+        budget.size(len(value))
+
+
+class _GenerationTag(jinja2.ext.Extension):
+    """``{% generation %}`` marks assistant spans for transformers' loss mask; it renders its body unchanged."""
+
+    tags = {"generation"}
+
+    def parse(self, parser: Any) -> nodes.Node:
+        lineno = next(parser.stream).lineno
+        body = parser.parse_statements(("name:endgeneration",), drop_needle=True)
+        call = nodes.CallBlock(self.call_method("_noop"), [], [], body)
+        result: nodes.Node = call.set_lineno(lineno)
+        return result
+
+    def _noop(self, caller: Callable[[], str]) -> str:
+        return caller()
+
+
+class _Range:
+    """The sandbox's ``range`` (capped at jinja2's MAX_RANGE) that also checks the deadline as it iterates."""
+
+    def __init__(self, *args: int) -> None:
+        self._r = jinja2.sandbox.safe_range(*args)
+
+    def __iter__(self) -> Iterator[int]:
+        for i in self._r:
+            _tick()
+            yield i
+
+    def __len__(self) -> int:
+        return len(self._r)
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._r[index]
+
+
+class _Env(ImmutableSandboxedEnvironment):
+    intercepted_binops = frozenset({"*", "+", "**"})
+
+    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+        _tick()
+        return super().call(__context, __obj, *args, **kwargs)
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        _tick()
+        budget = _BUDGET.get()
+        if budget is not None:
+            if operator == "*":
+                for seq, times in ((left, right), (right, left)):
+                    if isinstance(seq, (str, list, tuple)) and isinstance(times, int):
+                        budget.size(len(seq) * max(times, 0))
+            elif operator == "**" and isinstance(left, int) and isinstance(right, int):
+                if right > 4096 and abs(left) > 1:
+                    raise TemplateLimitError("chat template computes an oversized power")
+            elif operator == "+" and isinstance(left, (str, list, tuple)) and isinstance(right, type(left)):
+                budget.size(len(left) + len(right))
+        return super().call_binop(context, operator, left, right)
+
+
+def _raise_exception(message: str) -> None:
+    raise jinja2.exceptions.TemplateError(message)
+
+
+def _tojson(x: Any, ensure_ascii: bool = False, indent: int | None = None,
+            separators: tuple[str, str] | None = None, sort_keys: bool = False) -> str:
+    # jinja's own tojson escapes HTML characters; transformers replaces it with plain json.dumps
+    return json.dumps(x, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys)
+
+
+def _strftime_now(fmt: str) -> str:
+    return (_CLOCK.get() or datetime.now()).strftime(fmt)
+
+
+class _TemplateDict:
+    """transformers' ``dict`` global: a call-only stand-in so templates cannot reach the dict type."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> dict[Any, Any]:
+        return dict(*args, **kwargs)
+
+    def fromkeys(self, *args: Any, **kwargs: Any) -> dict[Any, Any]:
+        return dict.fromkeys(*args, **kwargs)
+
+
+class _Namespace(jinja2.utils.Namespace):
+    """transformers' namespace (no underscore attributes), also the one place a loop can grow a string."""
+
+    def __init__(*args: Any, **kwargs: Any) -> None:  # noqa: N805 - same signature trick as jinja's Namespace
+        self, rest = args[0], args[1:]
+        attrs = dict(*rest, **kwargs)
+        for name, value in attrs.items():
+            _Namespace._check(name, value)
+        jinja2.utils.Namespace.__init__(self, attrs)
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        _Namespace._check(name, value)
+        jinja2.utils.Namespace.__setitem__(self, name, value)
+
+    @staticmethod
+    def _check(name: Any, value: Any) -> None:
+        if isinstance(name, str) and name.startswith("_"):
+            raise jinja2.exceptions.SecurityError(
+                f"Chat templates cannot store underscore-prefixed attributes on a namespace, but got {name!r}.")
+        _tick()
+        _check_size(value)
+
+
+def _build_env() -> _Env:
+    env = _Env(trim_blocks=True, lstrip_blocks=True, extensions=[_GenerationTag, jinja2.ext.loopcontrols])
+    env.filters["tojson"] = _tojson
+    env.globals["raise_exception"] = _raise_exception
+    env.globals["strftime_now"] = _strftime_now
+    env.globals["dict"] = _TemplateDict()
+    env.globals["namespace"] = _Namespace
+    env.globals["range"] = _Range
+    return env
+
+
+_ENV = _build_env()
+_CACHE_MAX = 256
+_CACHE: OrderedDict[str, jinja2.Template] = OrderedDict()
+_LOCK = threading.Lock()
+
+
+def compile_template(text: str) -> jinja2.Template:
+    """Compile once per template text (bounded LRU cache); syntax errors become `TemplateError`."""
+    with _LOCK:
+        hit = _CACHE.get(text)
+        if hit is not None:
+            _CACHE.move_to_end(text)
+            return hit
+    try:
+        compiled = _ENV.from_string(text)
+    except jinja2.TemplateError as exc:
+        raise TemplateError(f"cannot compile chat template: {type(exc).__name__}: {exc}") from None
+    with _LOCK:
+        _CACHE[text] = compiled
+        while len(_CACHE) > _CACHE_MAX:
+            _CACHE.popitem(last=False)
+    return compiled
+
+
+def template_variables(text: str) -> frozenset[str]:
+    """Names the template reads from its context (messages, add_generation_prompt, enable_thinking, ...)."""
+    try:
+        ast = _ENV.parse(text)
+    except jinja2.TemplateError as exc:
+        raise TemplateError(f"cannot parse chat template: {exc}") from None
+    return frozenset(jinja2.meta.find_undeclared_variables(ast))
+
+
+def _plain(value: Any) -> Any:
+    # transformers rebuilds everything a template sees out of JSON types, so a template cannot call methods
+    # of rich objects; doing the same keeps renders identical (tuples stay tuples there too)
+    if value is None or type(value) in (str, int, float, bool):
+        return value
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, int):
+        return int.__int__(value)
+    if isinstance(value, float):
+        return float.__float__(value)
+    if isinstance(value, Mapping):
+        return {_plain(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_plain(v) for v in value)
+    return f"<{type(value).__name__}>"
+
+
+def _prepare_messages(messages: Sequence[Mapping[str, Any]], alias_reasoning: bool) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for message in messages:
+        if not isinstance(message, Mapping):
+            raise TemplateError(f"a chat message must be a mapping, got {type(message).__name__}")
+        # transformers drops None-valued keys: templates handle a missing key but print "None" for a null
+        msg: dict[str, Any] = _plain({k: v for k, v in message.items() if v is not None})
+        if alias_reasoning:
+            reasoning = next((msg[k] for k in REASONING_FIELDS if msg.get(k) is not None), None)
+            if reasoning is not None:
+                msg = {"thinking": reasoning, **msg, "reasoning_content": reasoning}
+        out.append(msg)
+    return out
+
+
+def render(template: str, messages: Sequence[Mapping[str, Any]], *, add_generation_prompt: bool = False,
+           tools: Sequence[Mapping[str, Any]] | None = None, documents: Sequence[Mapping[str, Any]] | None = None,
+           alias_reasoning: bool = True, max_chars: int = DEFAULT_MAX_CHARS, timeout: float = DEFAULT_TIMEOUT,
+           now: datetime | None = None, **kwargs: Any) -> str:
+    """Render `messages` with the chat template text `template`, as ``tokenizer.apply_chat_template(...,
+    tokenize=False)`` would.
+
+    Pass the tokenizer's special tokens (``bos_token``, ``eos_token``, ...) and template switches
+    (``enable_thinking``...) as keyword arguments; like transformers, undefined ones stay undefined.
+    `alias_reasoning` copies ``reasoning_content``/``thinking``/``reasoning`` onto each other as
+    transformers 5.x does; pass False to see what the template itself reads (transformers 4.x).
+    `now` pins ``strftime_now`` for reproducible renders.
+    """
+    compiled = compile_template(template)
+    context = {
+        "messages": _prepare_messages(messages, alias_reasoning),
+        "tools": _plain(list(tools)) if tools is not None else None,
+        "documents": _plain(list(documents)) if documents is not None else None,
+        "add_generation_prompt": add_generation_prompt,
+        **_plain(kwargs),
+    }
+    budget = _Budget(time.monotonic() + timeout, max_chars)
+    budget_token = _BUDGET.set(budget)
+    clock_token = _CLOCK.set(now)
+    parts: list[str] = []
+    size = 0
+    try:
+        for chunk in compiled.generate(**context):
+            size += len(chunk)
+            budget.size(size)
+            budget.tick()
+            parts.append(chunk)
+    except TemplateError:
+        raise
+    except jinja2.TemplateError as exc:
+        raise TemplateError(str(exc) if type(exc) is jinja2.TemplateError else f"{type(exc).__name__}: {exc}") \
+            from None
+    except RecursionError:
+        raise TemplateLimitError("chat template recursed too deeply") from None
+    except MemoryError:
+        raise TemplateLimitError("chat template ran out of memory") from None
+    except Exception as exc:  # templates index, split and call freely; any failure is the template's
+        raise TemplateError(f"{type(exc).__name__}: {exc}") from None
+    finally:
+        _CLOCK.reset(clock_token)
+        _BUDGET.reset(budget_token)
+    return "".join(parts)
+
+
+@dataclass(frozen=True)
+class ChatTemplate:
+    """A chat template text with its identity; `render` binds it (and optional special tokens)."""
+
+    text: str
+    name: str = ""
+    special_tokens: Mapping[str, str] | None = None
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
+    @property
+    def variables(self) -> frozenset[str]:
+        return template_variables(self.text)
+
+    def render(self, messages: Sequence[Mapping[str, Any]], *, add_generation_prompt: bool = False,
+               **kwargs: Any) -> str:
+        merged = {**(self.special_tokens or {}), **kwargs}
+        return render(self.text, messages, add_generation_prompt=add_generation_prompt, **merged)
