@@ -13,13 +13,16 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 from thinklint.jinja import TemplateError, compile_template
 from thinklint.probes import Evidence, Probe, check, probes_for, render_all
 from thinklint.profiles import Profile, builtin_profiles
 
-__all__ = ["Candidate", "Detection", "detect_template", "detect_path", "read_chat_template", "MIN_PROBES"]
+if TYPE_CHECKING:
+    from thinklint.spec import Spec
+
+__all__ = ["Candidate", "Detection", "detect_template", "detect_path", "read_chat_template", "detect_for_spec", "MIN_PROBES"]
 
 #: a profile that can predict fewer probes than this never fits: too little evidence either way
 MIN_PROBES = 8
@@ -135,3 +138,30 @@ def read_chat_template(path: Path) -> str:
 def detect_path(path: str | Path, profiles: Iterable[Profile] | None = None) -> Detection:
     """Detect the family of a .jinja file, a tokenizer_config.json or a tokenizer directory."""
     return detect_template(read_chat_template(Path(path)), profiles)
+
+
+def detect_for_spec(spec: Spec) -> Profile:
+    """`model.profile: auto`: the family of the serving template (model.chat_template, else the
+    chat template in the model.tokenizer folder). A spec error when there is nothing local to
+    detect from, or when no profile fits: thinklint never guesses a family."""
+    from thinklint.resources import package_folder
+    from thinklint.yamlsrc import SourceError
+
+    line = spec.located.line_of(("model", "profile")) if spec.located else None
+
+    def fail(message: str) -> SourceError:
+        return SourceError(spec.display, line, "model.profile", f"auto: {message}")
+
+    ref = spec.model.chat_template or spec.model.tokenizer
+    if not ref:
+        raise fail("set model.chat_template or model.tokenizer to detect the family from, or name the profile")
+    path = package_folder(ref) or (Path(ref).expanduser() if Path(ref).expanduser().is_absolute() else spec.root / ref)
+    if not path.exists():
+        raise fail(f"{ref} is not a local file or folder (a hub id cannot be inspected offline); name the profile")
+    try:
+        detection = detect_path(path)
+    except (OSError, ValueError) as exc:
+        raise fail(str(exc)) from None
+    if detection.profile is None:
+        raise fail(f"{ref}: {detection.describe().splitlines()[0]}; name the profile")
+    return detection.profile
