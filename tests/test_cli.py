@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from tests.util import GOOD, ROOT, UNCLOSED, invoke, run_cli, simple_project, write, write_jsonl
 from thinklint import __version__
+from thinklint.catalog import builtin_rules
 from thinklint.cli import main
 from thinklint.resources import profiles_dir, rules_dir
 
@@ -37,20 +38,37 @@ def codes_in(stdout: str) -> list[str]:
     return re.findall(r"^\S+: ([A-Z]{3}\d{3}) \[", stdout, flags=re.MULTILINE)
 
 
+TOKEN_RULES = sorted(c for c, r in builtin_rules().items() if r.needs_tokenizer)
+SKIPPED_LINE = (f"Skipped {len(TOKEN_RULES)} token-level rules (MSK, TPL, TRN): set model.tokenizer to run them.\n"
+                if TOKEN_RULES else "")
+
+
+def report(stdout: str) -> str:
+    """The text report without the closing note on token-level rules (these specs set no tokenizer)."""
+    assert stdout.endswith(SKIPPED_LINE), stdout
+    return stdout[:len(stdout) - len(SKIPPED_LINE)]
+
+
 # --- exit codes -------------------------------------------------------------------------------
 
 def test_clean_dataset_exits_0(clean: Path) -> None:
     result = invoke("check")
     assert result.exit_code == 0
-    assert result.stdout == "All checks passed in 2 samples (1 file).\n"
+    assert result.stdout == "All checks passed in 2 samples (1 file).\n" + SKIPPED_LINE
     assert result.stderr == ""
+
+
+def test_token_rules_are_named_as_skipped_without_a_tokenizer(clean: Path) -> None:
+    assert TOKEN_RULES  # MSK, TPL and TRN rules exist
+    assert invoke("check").stdout.endswith(SKIPPED_LINE)
+    assert SKIPPED_LINE not in invoke("check", "--select", "THK").stdout  # none selected, none skipped
 
 
 def test_an_error_finding_exits_1(dirty: Path) -> None:
     result = invoke("check")
     assert result.exit_code == 1
     assert codes_in(result.stdout) == ["THK001", "THK008"]
-    assert result.stdout.endswith("Found 1 error, 1 warning in 3 samples (1 file).\n")
+    assert report(result.stdout).endswith("Found 1 error, 1 warning in 3 samples (1 file).\n")
 
 
 def test_warnings_alone_exit_0(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -142,10 +160,10 @@ def test_paths_narrow_the_run_to_those_files(two_datasets: Path) -> None:
 def test_paths_outside_every_dataset_are_ignored(two_datasets: Path) -> None:
     result = invoke("check", "stray.jsonl", "README.md", "data/math/b.jsonl")
     assert result.exit_code == 0, result.stdout
-    assert result.stdout == "All checks passed in 2 samples (1 file).\n"
+    assert report(result.stdout) == "All checks passed in 2 samples (1 file).\n"
     nothing = invoke("check", "stray.jsonl")
     assert nothing.exit_code == 0
-    assert nothing.stdout == "All checks passed in 0 samples (0 files).\n"  # and no FMT010 for the others
+    assert report(nothing.stdout) == "All checks passed in 0 samples (0 files).\n"  # and no FMT010 for the others
 
 
 def test_a_folder_as_path_means_the_dataset_files_below_it(two_datasets: Path) -> None:
@@ -193,7 +211,7 @@ def test_a_select_flag_matching_no_rule(dirty: Path) -> None:
 def test_statistics(dirty: Path) -> None:
     result = invoke("check", "--statistics")
     assert result.exit_code == 1
-    assert result.stdout.splitlines() == [
+    assert report(result.stdout).splitlines() == [
         "1  THK001  unclosed-think",
         "1  THK008  non-canonical-think",
         "Found 1 error, 1 warning in 3 samples (1 file).",
@@ -300,7 +318,7 @@ def test_subprocess_exit_codes_and_streams(tmp_path: Path) -> None:
     (tmp_path / "none").mkdir()
 
     ok = run_cli("check", cwd=tmp_path / "clean")
-    assert (ok.returncode, ok.stdout, ok.stderr) == (0, "All checks passed in 1 sample (1 file).\n", "")
+    assert (ok.returncode, report(ok.stdout), ok.stderr) == (0, "All checks passed in 1 sample (1 file).\n", "")
 
     found = run_cli("check", cwd=tmp_path / "dirty")
     assert found.returncode == 1

