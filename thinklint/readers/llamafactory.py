@@ -26,8 +26,6 @@ _TAGS = ("role_tag", "content_tag", "user_tag", "assistant_tag", "observation_ta
 
 def import_dataset_info(entry: Mapping[str, Any], root: Path, spec_display: str,
                         line: int | None) -> Iterator[DatasetSpec]:
-    from thinklint.spec import DatasetSpec
-
     info_path = (root / entry["llamafactory"]).resolve()
     display = entry["llamafactory"]
     try:
