@@ -10,8 +10,8 @@ from typing import Any, Callable, TextIO
 from thinklint.baseline import apply_baseline, load_baseline, write_baseline
 from thinklint.catalog import Rule, all_rules, custom_rules
 from thinklint.engine import Result, build_contexts, display_path, lint, plan
-from thinklint.model import Finding
 from thinklint.fsutil import atomic_write
+from thinklint.model import Finding
 from thinklint.profiles import Profile, resolve_profile
 from thinklint.readers.files import DEFAULT_MAX_LINE_BYTES
 from thinklint.reporters import Report, render

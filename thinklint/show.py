@@ -7,8 +7,8 @@ it builds are plain data that the renderers (showtext, reporters.html) only draw
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass, replace
 from pathlib import Path
-from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Mapping, TextIO
 
 from thinklint.app import UsageError, load_profile, prepare, token_factory
@@ -23,7 +23,14 @@ from thinklint.render import item_for, parse_target
 from thinklint.selection import Selection
 from thinklint.settings import Settings
 from thinklint.spec import Spec
-from thinklint.views import SampleView, TokenNames, Views, message_views, segment_views, trainer_name
+from thinklint.views import (
+    SampleView,
+    TokenNames,
+    Views,
+    message_views,
+    segment_views,
+    trainer_name,
+)
 
 NO_TOKENIZER = "token view needs model.tokenizer in the spec; showing the sample's turns"
 #: tokens kept at each end of a long segment in the HTML report (the terminal shows more)
@@ -48,27 +55,21 @@ class Viewer:
         found = tuple(sorted(findings, key=Finding.sort_key))
         base = SampleView(sample.location, sample.dataset, found)
         if not sample.ok:
-            return _replace(base, note="the record could not be read as a sample (the findings say why)")
-        structural = _replace(base, messages=message_views(sample, self.profile))
+            return replace(base, note="the record could not be read as a sample (the findings say why)")
+        structural = replace(base, messages=message_views(sample, self.profile))
         if self._factory is None:
-            return _replace(structural, note=NO_TOKENIZER)
+            return replace(structural, note=NO_TOKENIZER)
         tokens = self._factory()
         dataset = next(d for d in self.spec.datasets if d.name == sample.dataset)
         encoded = tokens.encode(sample, dataset)
         if not hasattr(encoded, "segments"):
-            return _replace(structural, note=f"no token view: {encoded.reason}")
+            return replace(structural, note=f"no token view: {encoded.reason}")
         if self._names is None:
             self._names = TokenNames(tokens.tokenizer, self.profile)
         segments = segment_views(encoded, self._names, lambda t: turn_name(sample, t), keep)
-        return _replace(base, trainer=trainer_name(sample, self.profile, self.spec), segments=segments,
-                        tokens=len(encoded), trained=len(encoded.supervised), full_length=encoded.full_length,
-                        truncated=encoded.truncated)
-
-
-def _replace(view: SampleView, **changes: Any) -> SampleView:
-    from dataclasses import replace
-
-    return replace(view, **changes)
+        return replace(base, trainer=trainer_name(sample, self.profile, self.spec), segments=segments,
+                       tokens=len(encoded), trained=len(encoded.supervised), full_length=encoded.full_length,
+                       truncated=encoded.truncated)
 
 
 def _samples(item: WorkItem, profile: Profile, max_line: int) -> Iterator[tuple[int | None, Sample]]:
@@ -90,7 +91,8 @@ class ShowOptions:
     plain: bool | None = None  # None: plain unless stdout is a terminal
 
 
-def find_sample(item: WorkItem, profile: Profile, max_line: int, index: int | None, line: int | None) -> Sample:
+def find_sample(item: WorkItem, profile: Profile, max_line: int, index: int | None,
+                line: int | None) -> Sample:
     for at, sample in _samples(item, profile, max_line):
         if (line is not None and at == line) or (line is None and sample.location.index == index):
             return sample

@@ -16,7 +16,7 @@ STYLES = {
     "masked-alt": "grey70 on grey30",
     "think": "bold magenta",
     "eot": "bold red",
-    "special": "bold blue",
+    "special": "bold #6cb6ff",
     "header": "bold cyan",
     "empty": "bold black on yellow",
     "gap": "italic grey50",

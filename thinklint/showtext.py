@@ -16,8 +16,9 @@ from thinklint.views import KIND_NAMES, MessageView, Piece, SampleView, SegmentV
 
 TRAINED, MASKED = "+", "-"
 REASONING = "R"
-LEGEND_TOKENS = "legend: + trained (takes loss)  - masked (context only)  ⟪…⟫ special token  ↵ newline"
-LEGEND_TURNS = "legend: R reasoning (think block or reasoning field)  ⟪…⟫ think marker  ↵ newline"
+_NEWLINE = "↵ newline (a row without one continues on the next)"
+LEGEND_TOKENS = f"legend: + trained (takes loss)  - masked (context only)  ⟪…⟫ special token  {_NEWLINE}"
+LEGEND_TURNS = f"legend: R reasoning (think block or reasoning field)  ⟪…⟫ think marker  {_NEWLINE}"
 
 
 @dataclass
@@ -99,7 +100,8 @@ def _message_lines(m: MessageView) -> list[Line]:
             # the field's name on a line of its own (a bare newline: no ↵, it is not in the data)
             chunks += [(REASONING, f"{part.label}:\n", "field"), (REASONING, text + "\n", "reasoning")]
         elif part.kind == "marker":  # the marker, then the newlines that belong to it
-            chunks.append((REASONING, f"⟪{part.text.rstrip(chr(10))}⟫" + "↵\n" * part.text.count("\n"), "think"))
+            marker = f"⟪{part.text.rstrip(chr(10))}⟫" + "↵\n" * part.text.count("\n")
+            chunks.append((REASONING, marker, "think"))
         else:
             chunks.append((REASONING if part.kind == "reasoning" else " ", text,
                            "reasoning" if part.kind == "reasoning" else "text"))

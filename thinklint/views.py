@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Sequence
 
 from thinklint.model import Finding, Location, Sample
 from thinklint.profiles import Profile
@@ -112,7 +112,8 @@ class TokenNames:
         self._text: dict[int, str] = {}
         added = getattr(tokenizer, "added_tokens_decoder", None) or {}
         self.special = frozenset(int(i) for i in added)
-        self.think = frozenset(i for i in (self._single(profile.open), self._single(profile.close)) if i is not None)
+        markers = (self._single(profile.open), self._single(profile.close))
+        self.think = frozenset(i for i in markers if i is not None)
         self.eot = frozenset(i for i in (self._single(e) for e in profile.end_of_turn) if i is not None)
 
     def _single(self, text: str | None) -> int | None:
@@ -170,7 +171,8 @@ def _pieces(enc: Encoding, start: int, end: int, names: TokenNames) -> list[Piec
     return out
 
 
-def segment_views(enc: Encoding, names: TokenNames, turn_name: Any, keep: int | None = None) -> tuple[SegmentView, ...]:
+def segment_views(enc: Encoding, names: TokenNames, turn_name: Callable[[int], str],
+                  keep: int | None = None) -> tuple[SegmentView, ...]:
     """The segments of an encoding; with `keep`, a segment longer than 2*keep shows its ends only."""
     out = []
     for seg in enc.segments:
@@ -181,8 +183,8 @@ def segment_views(enc: Encoding, names: TokenNames, turn_name: Any, keep: int | 
             out.append(SegmentView(seg.kind, turn_name(seg.turn), tuple(head + tail), len(seg), trained,
                                    len(seg) - 2 * keep, len(head)))
         else:
-            out.append(SegmentView(seg.kind, turn_name(seg.turn), tuple(_pieces(enc, seg.start, seg.end, names)),
-                                   len(seg), trained))
+            pieces = tuple(_pieces(enc, seg.start, seg.end, names))
+            out.append(SegmentView(seg.kind, turn_name(seg.turn), pieces, len(seg), trained))
     return tuple(out)
 
 
@@ -220,14 +222,11 @@ def trainer_name(sample: Sample, profile: Profile, spec: Any) -> str:
     training = spec.training
     if sample.format == "text":
         return f"format: text, tokenized as is ({profile.name})"
+    thinking = _yaml(training.enable_thinking)
     if training.framework == "llamafactory":
-        return f"LLaMA-Factory template {training.template}, enable_thinking: {_yaml(training.enable_thinking)}"
-    return f"the chat template, enable_thinking: {_yaml(training.enable_thinking)}"
+        return f"LLaMA-Factory template {training.template}, enable_thinking: {thinking}"
+    return f"the chat template, enable_thinking: {thinking}"
 
 
 def _yaml(value: Any) -> str:
     return {True: "true", False: "false", None: "null"}.get(value, str(value))
-
-
-def sorted_findings(findings: Iterable[Finding]) -> tuple[Finding, ...]:
-    return tuple(sorted(findings, key=Finding.sort_key))
