@@ -82,10 +82,11 @@ def sample_view(view: SampleView, anchor: str) -> str:
         meta = f'<span class="warn">{esc(view.note)}</span>'
         body = "".join(_message(m) for m in view.messages)
         kind = "turns"
+    view_html = f'<div class="tv {kind}">{body}</div>' if body else ""  # an unreadable record has none
     return (f'<article class="sample" id="{esc(anchor)}" data-dataset="{esc(view.dataset)}" data-rules="{esc(rules)}" '
             f'data-severities="{esc(severities)}"><h3><code>{esc(where)}</code> · sample {loc.index} · '
             f'dataset {esc(view.dataset)}</h3><ul class="sf">{items}</ul><p class="meta">{meta}</p>'
-            f'<div class="tv {kind}">{body}</div></article>')
+            f'{view_html}</article>')
 
 
 # -- token length chart -------------------------------------------------------------------------

@@ -54,7 +54,14 @@
   }
   keys.forEach(function (k) { if (selects[k]) selects[k].addEventListener("change", apply); });
   var form = document.getElementById("filters");
-  if (form) form.addEventListener("reset", function () { setTimeout(apply, 0); });
+  if (form) {
+    // reset by hand: the reset event fires before the form resets, and the page should update at once
+    form.addEventListener("reset", function (ev) {
+      ev.preventDefault();
+      keys.forEach(function (k) { if (selects[k]) selects[k].value = ""; });
+      apply();
+    });
+  }
   document.querySelectorAll("button.rulebtn").forEach(function (b) {
     b.addEventListener("click", function () {
       if (!selects.rule) return;
