@@ -235,3 +235,10 @@ def test_importing_the_cli_stays_light() -> None:
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
                           env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
     assert done.stdout.strip() == "[]", done.stderr
+
+
+def test_without_rich_a_terminal_gets_plain_text(structural: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import thinklint.show
+
+    monkeypatch.setattr(thinklint.show, "_has_rich", lambda: False)
+    assert show(structural, "data/chat_mixed.jsonl:7", plain=False) == show(structural, "data/chat_mixed.jsonl:7")

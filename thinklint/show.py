@@ -137,6 +137,8 @@ def run_show(spec: Spec, settings: Settings, target: str, index: int | None, opt
     _, selection = prepare(spec, settings)
     footer = skipped_note(selection)
     plain = options.plain if options.plain is not None else not out.isatty()
+    if not plain and not _has_rich():
+        plain = True  # rich is the `ui` extra: without it, a terminal gets the plain view
     if plain:
         from thinklint.showtext import render_plain
 
@@ -146,6 +148,12 @@ def run_show(spec: Spec, settings: Settings, target: str, index: int | None, opt
 
         print_rich(view, out, ids=options.ids, footer=footer)
     return 0
+
+
+def _has_rich() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("rich") is not None
 
 
 # -- the HTML report's sample views ------------------------------------------------------------
