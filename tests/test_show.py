@@ -149,6 +149,7 @@ def test_control_characters_are_escaped(structural: Path) -> None:
     assert "\x1b" not in out and "\r" not in out
     assert "red \\x1b[31mALERT\\x1b[0m\\x0dover" in out
     assert visible("a\tb\nc") == "a\tb\nc"
+    assert visible("abc\u202edef\x85") == "abc\\u202edef\\x85"
 
 
 @pytest.mark.parametrize("target, index, message", [

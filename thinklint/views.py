@@ -97,11 +97,21 @@ class Views:
     cap: int
 
 
+#: bidirectional overrides and isolates reorder what a terminal or browser shows ("Trojan Source")
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _hidden(c: str) -> bool:
+    return c not in "\n\t" and (c in _BIDI or unicodedata.category(c) == "Cc")
+
+
 def visible(text: str) -> str:
-    """Control characters (terminal escapes, carriage returns) as escapes: sample text is untrusted."""
-    if text.isprintable() or all(c in "\n\t" or unicodedata.category(c) != "Cc" for c in text):
+    """Control characters (terminal escapes, carriage returns, bidi overrides) as escapes: sample
+    text is untrusted, and a view must show what is in the data, not what it makes a terminal do."""
+    if text.isprintable() or not any(_hidden(c) for c in text):
         return text
-    return "".join(c if c in "\n\t" or unicodedata.category(c) != "Cc" else f"\\x{ord(c):02x}" for c in text)
+    return "".join((f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}") if _hidden(c) else c
+                   for c in text)
 
 
 class TokenNames:
