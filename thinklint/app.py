@@ -9,8 +9,9 @@ from typing import Any, Callable, TextIO
 
 from thinklint.baseline import apply_baseline, load_baseline, write_baseline
 from thinklint.catalog import Rule, all_rules, custom_rules
-from thinklint.engine import Result, build_contexts, lint, plan
+from thinklint.engine import Result, build_contexts, display_path, lint, plan
 from thinklint.fsutil import atomic_write
+from thinklint.model import Finding
 from thinklint.profiles import Profile, resolve_profile
 from thinklint.readers.files import DEFAULT_MAX_LINE_BYTES
 from thinklint.reporters import Report, render
@@ -84,6 +85,30 @@ def run_lint(spec: Spec, settings: Settings) -> tuple[Result, dict[str, Rule], P
     return result, rules, profile
 
 
+def html_extras(spec: Spec, settings: Settings, result: Result, profile: Profile,
+                findings: list[Finding]) -> dict[str, object]:
+    """What the HTML report shows beyond findings; gathered here, so rules and reporters stay pure.
+
+    Sample views re-read only the files with findings, and only for the HTML format.
+    """
+    from thinklint.show import dataset_of_paths, gather_views
+
+    if result.lengths:
+        note = ""
+    elif spec.model.tokenizer:
+        note = "No token lengths: no token-level rule (MSK, TPL, TRN) ran, or no sample could be encoded."
+    else:
+        note = "Token lengths need model.tokenizer in the spec."
+    return {
+        "views": gather_views(spec, settings, profile, findings, settings.max_views),
+        "dataset_of": dataset_of_paths(spec, settings),
+        "lengths": result.lengths,
+        "lengths_note": note,
+        "spec": display_path(spec.path) if spec.path else spec.display,
+        "min_thinking_ratio": spec.policy.min_thinking_ratio,
+    }
+
+
 def run_check(settings: Settings, out: TextIO | None = None, err: TextIO | None = None) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
@@ -98,10 +123,12 @@ def run_check(settings: Settings, out: TextIO | None = None, err: TextIO | None 
         err.write(f"thinklint: wrote {n} findings to {settings.write_baseline}\n")
     if settings.baseline and known is not None:
         findings = apply_baseline(findings, known, settings.baseline.parent)
+    extras = html_extras(spec, settings, result, profile, findings) if settings.output_format == "html" else {}
     report = Report(findings=tuple(findings), files=result.files, samples=result.samples, rules=rules,
                     datasets=result.datasets, statistics=settings.statistics,
                     color=bool(settings.color) and settings.output_file is None,
-                    skipped_token_rules=result.skipped_token_rules, cutoff_len=spec.training.cutoff_len)
+                    skipped_token_rules=result.skipped_token_rules, cutoff_len=spec.training.cutoff_len,
+                    extras=extras)
     text = render(settings.output_format, report)
     if settings.output_file:
         atomic_write(settings.output_file, text.encode("utf-8"))

@@ -88,11 +88,13 @@ def main(verbose: bool) -> None:
               help="Record the current findings as the baseline.")
 @click.option("--trust-remote-code", is_flag=True, help="Allow tokenizers with custom code (off by default).")
 @click.option("--max-line-bytes", type=click.IntRange(min=1024), help="Longest JSONL line to load.")
+@click.option("--max-views", type=click.IntRange(min=0), default=200, show_default=True,
+              help="--format html: samples whose token view the report includes.")
 @guarded
 def check(paths: tuple[str, ...], config: Path | None, select: str | None, ignore: str | None,
           extend_select: str | None, output_format: str, output_file: str | None, statistics: bool,
           exit_zero: bool, baseline: Path | None, write_baseline: Path | None, trust_remote_code: bool,
-          max_line_bytes: int | None) -> None:
+          max_line_bytes: int | None, max_views: int) -> None:
     """Check the spec's datasets (or just PATHS, as pre-commit passes them)."""
     settings = Settings(
         config=config, paths=paths, select=_codes(select), ignore=_codes(ignore) or (),
@@ -101,6 +103,7 @@ def check(paths: tuple[str, ...], config: Path | None, select: str | None, ignor
         baseline=baseline, write_baseline=write_baseline,
         verbose=bool(click.get_current_context().find_root().params.get("verbose")),
         color=_color(output_file), trust_remote_code=trust_remote_code, max_line_bytes=max_line_bytes,
+        max_views=max_views,
     )
     sys.exit(run_check(settings))
 
@@ -203,6 +206,36 @@ def render_cmd(file: str, config: Path | None, sample: int | None, trust_remote_
 
     settings = Settings(config=config, trust_remote_code=trust_remote_code)
     sys.exit(run_render(locate_spec(config), settings, file, sample, sys.stdout))
+
+
+@main.command("show")
+@click.argument("target", metavar="FILE[:LINE]")
+@click.option("--sample", "sample", type=click.IntRange(min=0), help="The sample with this 0-based index.")
+@click.option("--config", type=click.Path(dir_okay=False, path_type=Path), help="The spec (default: found upward).")
+@click.option("--select", help="Rule codes or prefixes to run, comma-separated (replaces the spec's).")
+@click.option("--ignore", help="Rule codes or prefixes not to run, comma-separated.")
+@click.option("--ids", is_flag=True, help="Show each token's id.")
+@click.option("--full", is_flag=True, help="Show every token of long segments (default: their ends).")
+@click.option("--plain/--color", "plain", default=None,
+              help="Plain text or colours (default: colours on a terminal, plain text otherwise).")
+@click.option("--trust-remote-code", is_flag=True, help="Allow tokenizers with custom code (off by default).")
+@guarded
+def show_cmd(target: str, sample: int | None, config: Path | None, select: str | None, ignore: str | None,
+             ids: bool, full: bool, plain: bool | None, trust_remote_code: bool) -> None:
+    """Show what the trainer trains in one sample, and the sample's findings.
+
+    FILE:LINE picks a JSONL line; FILE --sample N the N-th sample (0-based) of any file.
+    Trained tokens (they take loss) are marked '+' or green, masked ones '-' or grey; special
+    tokens sit in ⟪ ⟫. Without model.tokenizer the sample's turns and think blocks are shown.
+    """
+    from thinklint.app import locate_spec
+    from thinklint.show import ShowOptions, run_show
+
+    if plain is None and os.environ.get("NO_COLOR"):
+        plain = True
+    settings = Settings(config=config, select=_codes(select), ignore=_codes(ignore) or (),
+                        trust_remote_code=trust_remote_code)
+    sys.exit(run_show(locate_spec(config), settings, target, sample, ShowOptions(ids=ids, full=full, plain=plain)))
 
 
 if __name__ == "__main__":  # pragma: no cover

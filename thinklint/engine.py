@@ -41,6 +41,9 @@ class FileResult:
     non_thinking: int = 0
     errors: list[str] = field(default_factory=list)  # internal errors (a rule crashed)
     file: bool = False  # a data file was opened (not a dataset-level notice)
+    #: untruncated token length -> number of samples; filled only when token rules ran (the encoding
+    #: is then already cached, so counting it is free; structural runs never encode)
+    lengths: dict[int, int] = field(default_factory=dict)
 
 
 def display_path(path: Path, cwd: Path | None = None) -> str:
@@ -111,9 +114,28 @@ def run_rules(sample: Sample, ctx: Context, selection: Selection, out: FileResul
             out.errors.append(f"rule {active.rule.code} failed on {where}: {exc!r}\n{traceback.format_exc()}")
 
 
+def check_sample(sample: Sample, ctx: Context, selection: Selection) -> FileResult:
+    """The sample rules on one sample (`thinklint show`): findings sorted, as `lint` sorts them."""
+    out = FileResult(sample.location.path, sample.dataset)
+    run_rules(sample, ctx, selection, out)
+    out.findings.sort(key=Finding.sort_key)
+    return out
+
+
+def _count_length(sample: Sample, ctx: Context, out: FileResult) -> None:
+    try:
+        encoded = ctx.tokens.encode(sample, ctx.dataset)  # a cache hit: the token rules just encoded it
+    except Exception:  # a crash here is already reported by the rule that met it first
+        return
+    full = getattr(encoded, "full_length", None)  # Unencodable has none: other rules say why
+    if isinstance(full, int):
+        out.lengths[full] = out.lengths.get(full, 0) + 1
+
+
 def check_file(item: WorkItem, ctx: Context, selection: Selection,
                max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> FileResult:
     out = FileResult(item.display, item.dataset.name)
+    lengths = selection.needs_tokenizer and ctx.token_factory is not None
     if item.notice is not None or item.path is None:
         notice = item.notice or Problem("no_files", "no file")
         run_rules(Sample(Location(item.display, None, None), item.dataset.name, item.dataset.format,
@@ -130,6 +152,8 @@ def check_file(item: WorkItem, ctx: Context, selection: Selection,
                     out.thinking += thinking is True
                     out.non_thinking += thinking is False
             run_rules(sample, ctx, selection, out)
+            if lengths and sample.ok and record.index is not None:
+                _count_length(sample, ctx, out)
     except FileError as exc:
         run_rules(Sample(Location(item.display, None, None), item.dataset.name, item.dataset.format,
                          problems=(Problem("unreadable", f"{exc}"),)), ctx, selection, out)
@@ -157,6 +181,8 @@ class Result:
     datasets: Mapping[str, DatasetStats]
     skipped_token_rules: tuple[str, ...] = ()
     internal_errors: tuple[str, ...] = ()
+    #: untruncated token length -> samples, sorted by length; empty when no token rule ran
+    lengths: Mapping[int, int] = field(default_factory=dict)
 
 
 def merge(results: Iterable[FileResult], contexts: Mapping[str, Context], selection: Selection,
@@ -165,8 +191,11 @@ def merge(results: Iterable[FileResult], contexts: Mapping[str, Context], select
     stats: dict[str, DatasetStats] = {}
     files = samples = 0
     errors: list[str] = []
+    lengths: dict[int, int] = {}
     for r in results:
         findings.extend(r.findings)
+        for n, count in r.lengths.items():
+            lengths[n] = lengths.get(n, 0) + count
         errors.extend(r.errors)
         files += r.file
         samples += r.samples
@@ -176,7 +205,8 @@ def merge(results: Iterable[FileResult], contexts: Mapping[str, Context], select
     if dataset_rules:
         findings.extend(dataset_findings(stats, contexts, selection))
     findings.sort(key=Finding.sort_key)
-    return Result(tuple(findings), files, samples, stats, selection.skipped_token_rules, tuple(errors))
+    return Result(tuple(findings), files, samples, stats, selection.skipped_token_rules, tuple(errors),
+                  dict(sorted(lengths.items())))
 
 
 def lint(spec: Spec, selection: Selection, contexts: Mapping[str, Context], items: list[WorkItem],
