@@ -22,6 +22,9 @@ def example_repo(tmp: Path, tokenizer: bool, **training: object) -> Path:
     repo = tmp / "repo"
     shutil.copytree(EXAMPLES / "data", repo / "data")
     spec = (EXAMPLES / "thinklint.yaml").read_text(encoding="utf-8")
+    # the example names the tokenizer; the structural variant drops that line
+    lines = [ln for ln in spec.splitlines() if ln.strip() != TOKENIZER]
+    spec = "\n".join(lines) + "\n"
     if tokenizer:
         spec = spec.replace("  profile: qwen3\n", f"  profile: qwen3\n  {TOKENIZER}\n")
     for key, value in training.items():

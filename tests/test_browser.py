@@ -74,7 +74,7 @@ def test_report_renders_and_filters(tmp_path: Path, page: Path, browser: Chromiu
     see = f"(screenshot: {shot})"
 
     # the summary: verdict, counters, per-rule table, datasets, the length chart
-    assert "9 errors, 1 warning in 8 of 17 samples" in browser.eval("document.querySelector('.verdict').innerText"), see
+    assert "10 errors, 1 warning in 8 of 17 samples" in browser.eval("document.querySelector('.verdict').innerText"), see
     assert count(browser, "#summary .card") == 6 and count(browser, "#summary .panel") == 4, see
     assert count(browser, "svg.chart rect") > 0, see
     # the findings table, and the script ran (the CSP allowed it by its hash)

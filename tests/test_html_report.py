@@ -126,13 +126,13 @@ def test_findings_table_cap(structural: Path, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(html, "MAX_ROWS", 3)
     page = report(structural)
     assert len(re.findall(r'<tr data-rule="', page)) == 3
-    assert "first 3 findings; 5 more are counted above" in page
+    assert "first 3 findings; 6 more are counted above" in page
 
 
 def test_filters_and_rows(structural: Path) -> None:
     page = report(structural)
     rows = re.findall(r'<tr data-rule="([^"]+)" data-dataset="([^"]+)" data-severity="([^"]+)"', page)
-    assert len(rows) == 8 and {d for _, d, _ in rows} == {"chat_mixed"}
+    assert len(rows) == 9 and {d for _, d, _ in rows} == {"chat_mixed"}
     rules = re.search(r'<select id="f-rule".*?</select>', page, flags=re.S)
     assert rules is not None
     assert re.findall(r'<option value="([^"]*)"', rules.group(0)) == ["", *sorted({r for r, _, _ in rows})]
