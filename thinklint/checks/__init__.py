@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Mapping
 
 from thinklint.checks import format as fmt
-from thinklint.checks import mode, think
+from thinklint.checks import markers, mode, rendering, think
 from thinklint.context import Check
 
 __all__ = ["REGISTRY", "Check"]
@@ -32,17 +32,24 @@ REGISTRY: Mapping[str, Check] = {
     "THK001": Check(sample=think.unclosed),
     "THK002": Check(sample=think.stray_close),
     "THK003": Check(sample=think.multiple_blocks),
+    "THK004": Check(sample=markers.outside_assistant),
     "THK005": Check(sample=think.text_before_block),
     "THK006": Check(sample=think.duplicate_reasoning),
-    "THK007": Check(sample=think.near_miss),
+    "THK007": Check(sample=markers.near_miss),
     "THK008": Check(sample=think.non_canonical),
-    "THK009": Check(sample=think.ignored_key),
-    "THK010": Check(sample=think.markers_in_field),
+    "THK009": Check(sample=markers.ignored_key),
+    "THK010": Check(sample=markers.markers_in_field),
+    "THK011": Check(sample=think.prefilled_opener),
+    "THK012": Check(sample=markers.foreign_markers),
+    "THK013": Check(sample=markers.doubled_by_template),
+    "THK014": Check(sample=markers.channel_markup),
     "MOD001": Check(sample=mode.declared_mode),
     "MOD002": Check(sample=mode.no_think_with_reasoning),
     "MOD003": Check(sample=mode.think_without_reasoning),
     "MOD004": Check(sample=mode.missing_empty_block),
     "MOD005": Check(sample=mode.unsupported_mode),
     "MOD006": Check(dataset=mode.thinking_ratio),
-    "MOD007": Check(sample=mode.trainer_drops_reasoning),
+    "MOD007": Check(sample=rendering.trainer_drops_reasoning),
+    "MOD010": Check(sample=rendering.template_drops_reasoning),
+    "MOD011": Check(sample=mode.switch_not_read),
 }
