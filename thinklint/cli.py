@@ -127,7 +127,7 @@ def check_spec(files: tuple[Path, ...]) -> None:
 
 
 @main.command("rules")
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "markdown"]), default="text")
 @guarded
 def rules_cmd(output_format: str) -> None:
     """List every rule."""
@@ -137,6 +137,12 @@ def rules_cmd(output_format: str) -> None:
     if output_format == "json":
         click.echo(json.dumps([{"code": r.code, "name": r.name, "category": r.category, "severity": r.severity,
                                 "fixable": r.fixable, "summary": r.summary} for r in rules.values()], indent=2))
+        return
+    if output_format == "markdown":
+        click.echo("| code | name | category | severity | fix | what it catches |\n|---|---|---|---|---|---|")
+        for r in rules.values():
+            summary = r.summary.replace("|", "\\|")
+            click.echo(f"| {r.code} | {r.name} | {r.category} | {r.severity} | {r.fixable} | {summary} |")
         return
     for r in rules.values():
         fix = {"safe": "fix", "unsafe": "fix*"}.get(r.fixable, "")
@@ -177,6 +183,26 @@ def profiles_cmd(detect_target: Path | None) -> None:
     width = max(len(n) for n in profiles)
     for name, p in profiles.items():
         click.echo(f"{name:<{width}}  {p.summary}")
+
+
+@main.command("render")
+@click.argument("file")
+@click.option("--config", type=click.Path(dir_okay=False, path_type=Path), help="The spec (default: found upward).")
+@click.option("--sample", "sample", type=click.IntRange(min=0), help="Only the sample with this 0-based index.")
+@click.option("--trust-remote-code", is_flag=True, help="Allow tokenizers with custom code (off by default).")
+@guarded
+def render_cmd(file: str, config: Path | None, sample: int | None, trust_remote_code: bool) -> None:
+    """Print what the spec's trainer trains for each sample of FILE, as JSON lines.
+
+    Each line: path, line, sample, input_ids, labels (-100 where masked) and segments
+    (kind prompt|reasoning|empty_think|answer|eot, turn = index of the assistant message,
+    start/end token offsets, end exclusive), after truncation.
+    """
+    from thinklint.app import locate_spec
+    from thinklint.render import run_render
+
+    settings = Settings(config=config, trust_remote_code=trust_remote_code)
+    sys.exit(run_render(locate_spec(config), settings, file, sample, sys.stdout))
 
 
 if __name__ == "__main__":  # pragma: no cover

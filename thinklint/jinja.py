@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
+from thinklint.errors import TemplateError, TemplateLimitError
 import jinja2
 import jinja2.ext
 import jinja2.meta
@@ -41,14 +42,6 @@ DEFAULT_MAX_CHARS = 4_000_000
 DEFAULT_TIMEOUT = 5.0
 #: names a message's reasoning is passed under; transformers 5.x copies the first non-null one to the others
 REASONING_FIELDS = ("reasoning_content", "thinking", "reasoning")
-
-
-class TemplateError(Exception):
-    """A template failed to compile or render (its own ``raise_exception`` message included)."""
-
-
-class TemplateLimitError(TemplateError):
-    """A render exceeded its output-size or wall-clock budget."""
 
 
 @dataclass

@@ -90,6 +90,18 @@ class Sample:
     raw: Any = None
     digest: str = ""
 
+    def tool_list(self) -> list[Any] | None:
+        """The tools column as a list of tool schemas (None when absent or not JSON)."""
+        import json
+
+        if not self.tools:
+            return None
+        try:
+            tools = json.loads(self.tools)
+        except ValueError:
+            return None
+        return tools if isinstance(tools, list) else [tools]
+
     @property
     def ok(self) -> bool:
         """True when the record normalised into something the content rules can read."""

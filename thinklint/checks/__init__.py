@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Mapping
 
 from thinklint.checks import format as fmt
-from thinklint.checks import markers, mode, rendering, think
+from thinklint.checks import markers, mask, mode, rendering, template, think, trainer, truncation
 from thinklint.context import Check
 
 __all__ = ["REGISTRY", "Check"]
@@ -50,6 +50,18 @@ REGISTRY: Mapping[str, Check] = {
     "MOD005": Check(sample=mode.unsupported_mode),
     "MOD006": Check(dataset=mode.thinking_ratio),
     "MOD007": Check(sample=rendering.trainer_drops_reasoning),
+    "MOD008": Check(sample=trainer.reasoning_field_ignored),
+    "MOD009": Check(sample=trainer.openai_thinking_off),
     "MOD010": Check(sample=rendering.template_drops_reasoning),
     "MOD011": Check(sample=mode.switch_not_read),
+    "MSK001": Check(sample=mask.supervised_prompt),
+    "MSK002": Check(sample=mask.no_supervised),
+    "MSK003": Check(sample=mask.eot_unsupervised),
+    "MSK004": Check(sample=mask.labels_misaligned),
+    "MSK005": Check(sample=mask.empty_think_policy),
+    "MSK006": Check(sample=mask.history_reasoning_policy),
+    "TPL001": Check(sample=template.prefix_invariant),
+    "TPL002": Check(sample=template.text_mismatch),
+    "TPL003": Check(sample=template.reasoning_dropped),
+    "TRN001": Check(sample=truncation.over_cutoff),
 }

@@ -79,8 +79,10 @@ def _entry(name: str, attrs: Any, info_path: Path, display: str, mode: str | Non
     target = folder / file_name
     paths = (f"{file_name}/*",) if file_name and target.is_dir() else (file_name,)
     return DatasetSpec(
-        name=name, paths=paths, base=folder, format="sharegpt" if formatting == "sharegpt" else formatting,
-        columns=columns, tags=tags, mode=mode, origin=display, line=None, skipped=skipped,
+        # LLaMA-Factory's openai converter reads messages through the sharegpt columns and tags
+        # (default `conversations`, from/value), so both formattings normalise the same way
+        name=name, paths=paths, base=folder, format="alpaca" if formatting == "alpaca" else "sharegpt",
+        columns=columns, tags=tags, mode=mode, origin=display, line=None, skipped=skipped, formatting=formatting,
     )
 
 

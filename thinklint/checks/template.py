@@ -1,0 +1,87 @@
+"""template (TPL): what training shows the model against what serving will show it."""
+
+from __future__ import annotations
+
+from typing import Any, Iterator, Mapping
+
+from thinklint.checks.tokens_common import encoded, first_supervised, turn_name
+from thinklint.context import Context
+from thinklint.errors import TemplateError
+from thinklint.model import Sample, Violation
+from thinklint.think import reasoning_of
+
+
+def _first_difference(a: list[int] | tuple[int, ...], b: list[int] | tuple[int, ...]) -> int:
+    return next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+
+
+def prefix_invariant(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> Iterator[Violation]:
+    if sample.format == "tokenized" or not sample.messages:
+        return
+    enc = encoded(sample, ctx)
+    if enc is None:
+        return
+    tokens, serving = ctx.tokens, ctx.tokens.serving
+    for turn in enc.turns:
+        c = first_supervised(enc, turn)
+        if c is None or sample.messages[turn].role != "assistant":
+            continue
+        thinking = serving.thinking_for(reasoning_of(sample.messages[turn], ctx.profile).present)
+        try:
+            prompt = tokens.tokenize(serving.prompt(sample, turn, thinking))
+        except TemplateError as exc:
+            yield Violation(f"the serving template cannot render the prompt of {turn_name(sample, turn)}: {exc}",
+                            turn + 1)
+            return
+        end = max(s.end for s in enc.of_turn(turn))
+        train = enc.input_ids[:end]
+        mode = "thinking" if thinking else "non-thinking"
+        d = _first_difference(prompt, train)
+        if d < len(prompt):
+            yield Violation(
+                f"{turn_name(sample, turn)}: the {mode} serving prompt is not a prefix of the training sequence; "
+                f"they differ at token {d}: training has {tokens.around(train, d)}, serving has "
+                f"{tokens.around(prompt, d)}", turn + 1)
+        elif len(prompt) < c:
+            free = tokens.decode(train[len(prompt):c])
+            yield Violation(
+                f"{turn_name(sample, turn)}: training masks {free!r} after the {mode} serving prompt ends; "
+                "the model is given tokens in training that it must write itself when served", turn + 1)
+
+
+def text_mismatch(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> Iterator[Violation]:
+    if sample.format != "text" or not sample.messages or sample.text is None:
+        return
+    tokens = ctx.tokens
+    try:
+        rendered = tokens.serving.render(sample.messages, None, generation_prompt=False, thinking=None)
+    except TemplateError as exc:
+        yield Violation(f"the serving template cannot render this conversation: {exc}")
+        return
+    if rendered == sample.text:
+        return
+    a, b = tokens.tokenize(sample.text), tokens.tokenize(rendered)
+    d = _first_difference(a, b)
+    yield Violation(f"the text differs from the serving template's rendering of its turns at token {d}: "
+                    f"the text has {tokens.around(a, d)}, the template renders {tokens.around(b, d)}")
+
+
+def reasoning_dropped(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> Iterator[Violation]:
+    if sample.format in ("tokenized", "text"):
+        return
+    serving = ctx.tokens.serving
+    for i, m in enumerate(sample.messages):
+        if m.role != "assistant":
+            continue
+        reasoning = reasoning_of(m, ctx.profile)
+        if not reasoning.present:
+            continue
+        try:
+            text = serving.render(sample.messages[:i + 1], sample.tool_list(), generation_prompt=False, thinking=True)
+        except TemplateError:
+            return  # the prefix invariant rule reports a template that cannot render
+        needle = reasoning.text.strip().splitlines()[0][:200]
+        if needle and needle not in text:
+            where = f"in {reasoning.field!r}" if reasoning.field else "inline"
+            yield Violation(f"the serving template drops the reasoning of {turn_name(sample, i)} (written {where}) "
+                            "even as the last turn: training on it teaches what serving never shows", i + 1)

