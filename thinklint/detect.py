@@ -18,8 +18,12 @@ from typing import Iterable, Sequence
 from thinklint.jinja import TemplateError, compile_template
 from thinklint.probes import Evidence, Probe, check, probes_for, render_all
 from thinklint.profiles import Profile, builtin_profiles
+from thinklint.resources import package_folder
+from thinklint.spec import Spec
+from thinklint.yamlsrc import SourceError
 
-__all__ = ["Candidate", "Detection", "detect_template", "detect_path", "read_chat_template", "MIN_PROBES"]
+__all__ = ["Candidate", "Detection", "detect_template", "detect_path", "detect_for_spec", "read_chat_template",
+           "serving_template_source", "MIN_PROBES"]
 
 #: a profile that can predict fewer probes than this never fits: too little evidence either way
 MIN_PROBES = 8
@@ -135,3 +139,54 @@ def read_chat_template(path: Path) -> str:
 def detect_path(path: str | Path, profiles: Iterable[Profile] | None = None) -> Detection:
     """Detect the family of a .jinja file, a tokenizer_config.json or a tokenizer directory."""
     return detect_template(read_chat_template(Path(path)), profiles)
+
+
+def serving_template_source(spec: Spec) -> tuple[Path, str] | None:
+    """Where the spec's serving template is, and the spec key that says so: model.chat_template when
+    set, else model.tokenizer when it is a local folder or `pkg:PACKAGE/FOLDER` (found without importing
+    the package); None when there is none on disk (no tokenizer, or a hub id: detection stays offline)."""
+    for key in ("chat_template", "tokenizer"):
+        ref = getattr(spec.model, key)
+        if not ref:
+            continue
+        packaged = package_folder(ref)
+        if packaged is not None:
+            return packaged, key
+        path = Path(ref).expanduser()
+        path = path if path.is_absolute() else spec.root / path
+        if key == "chat_template" or path.is_dir():
+            return path, key
+    return None
+
+
+def detect_for_spec(spec: Spec) -> Profile:
+    """The profile of `model.profile: auto`: the family of the serving template, found by rendering probes
+    (transformers is not imported). A missing template or an unknown family is a spec error at
+    model.profile that names the closest profile."""
+    line = spec.located.line_of(("model", "profile")) if spec.located else None
+
+    def fail(message: str) -> SourceError:
+        return SourceError(spec.display, line, "model.profile", message)
+
+    source = serving_template_source(spec)
+    if source is None:
+        where = (f"model.tokenizer {spec.model.tokenizer!r} is not a local folder" if spec.model.tokenizer
+                 else "there is no model.chat_template or model.tokenizer")
+        raise fail(f"profile auto needs the serving chat template on disk, but {where}; set model.chat_template "
+                   "to the .jinja file, or name the profile (`thinklint profiles` lists them)")
+    path, key = source
+    try:
+        text = read_chat_template(path)
+    except (OSError, ValueError) as exc:
+        raise fail(f"profile auto: cannot read the serving template from model.{key} ({path}): {exc}") from None
+    detection = detect_template(text)
+    if detection.profile is not None:
+        return detection.profile
+    if detection.closest is None:
+        raise fail(f"profile auto: the serving template ({path}) is not a usable chat template: {detection.error}")
+    best = detection.closest
+    wrong = ", ".join(e.probe for e in best.mismatches[:4]) + (", ..." if len(best.mismatches) > 4 else "")
+    raise fail(f"profile auto: the serving template ({path}) is an unknown family; closest "
+               f"{best.profile.name} ({best.matched}/{best.total} probes agree; differs in {wrong}): set "
+               f"model.profile to {best.profile.name!r} if its differences do not matter to you, or write a "
+               "profile YAML for this template (`thinklint profiles --detect FILE` shows the differences)")
