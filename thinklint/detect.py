@@ -18,8 +18,8 @@ from typing import Iterable, Sequence
 from thinklint.jinja import TemplateError, compile_template
 from thinklint.probes import Evidence, Probe, check, probes_for, render_all
 from thinklint.profiles import Profile, builtin_profiles
-from thinklint.resources import package_folder
 from thinklint.spec import Spec
+from thinklint.tokenizer_files import local_path, tokenizer_folder
 from thinklint.yamlsrc import SourceError
 
 __all__ = ["Candidate", "Detection", "detect_template", "detect_path", "detect_for_spec", "read_chat_template",
@@ -145,18 +145,10 @@ def serving_template_source(spec: Spec) -> tuple[Path, str] | None:
     """Where the spec's serving template is, and the spec key that says so: model.chat_template when
     set, else model.tokenizer when it is a local folder or `pkg:PACKAGE/FOLDER` (found without importing
     the package); None when there is none on disk (no tokenizer, or a hub id: detection stays offline)."""
-    for key in ("chat_template", "tokenizer"):
-        ref = getattr(spec.model, key)
-        if not ref:
-            continue
-        packaged = package_folder(ref)
-        if packaged is not None:
-            return packaged, key
-        path = Path(ref).expanduser()
-        path = path if path.is_absolute() else spec.root / path
-        if key == "chat_template" or path.is_dir():
-            return path, key
-    return None
+    if spec.model.chat_template:
+        return local_path(spec, spec.model.chat_template), "chat_template"
+    folder = tokenizer_folder(spec)
+    return (folder, "tokenizer") if folder is not None else None
 
 
 def detect_for_spec(spec: Spec) -> Profile:
