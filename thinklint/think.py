@@ -57,7 +57,13 @@ class ThinkParse:
         return self.text[self.blocks[-1].end:] if self.blocks else self.text[self.lead:]
 
     def reasoning(self, content: str | None = None) -> str:
-        return "".join(b.inner(self.text) for b in self.blocks)
+        """The blocks' text, and the text before a closer that has no opener: templates that parse
+        inline blocks read it as reasoning (Qwen3 splits at '</think>'), and its author meant it so."""
+        parts = [b.inner(self.text) for b in self.blocks]
+        if self.stray_closes:
+            stray = self.stray_closes[0]
+            parts.append(self.text[max((b.end for b in self.blocks if b.end <= stray), default=self.lead):stray])
+        return "".join(parts)
 
 
 @lru_cache(maxsize=4096)
@@ -161,7 +167,7 @@ def reasoning_of(message: Message, profile: Profile, parsed: ThinkParse | None =
     inline = None
     if parsed is None:
         parsed = parse_message(message, profile)
-    if parsed and parsed.blocks:
+    if parsed and (parsed.blocks or parsed.stray_closes):
         inline = parsed.reasoning()
     ignored = next((f for f in profile.ignored_fields
                     if isinstance(message.extra.get(f), str) and message.extra[f].strip()), None)
