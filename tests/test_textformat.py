@@ -48,10 +48,14 @@ def test_real_render_parses_into_its_turns(name: str, known: bool) -> None:
 def test_placeholders_use_the_tokenizer_strings_when_known() -> None:
     r1 = builtin_profiles()["deepseek-r1"]
     text = "<｜begin▁of▁sentence｜><｜User｜>hi<｜Assistant｜><think>\nR\n</think>\n\nhello<｜end▁of▁sentence｜>"
-    assert parse_text(text, r1, {"bos_token": "<｜begin▁of▁sentence｜>"})[1] is None
-    assert parse_text(text, r1, {})[1] is None  # unknown: any one special token
-    messages, error = parse_text(text, r1, {"bos_token": "<s>"})
-    assert error is not None and "not a turn of the deepseek-r1 format" in error
+    for special in ({"bos_token": "<｜begin▁of▁sentence｜>"}, {}):  # unknown: any one special token
+        messages, error = parse_text(text, r1, special)
+        assert error is None and [m.role for m in messages] == ["user", "assistant"]
+    olmo = builtin_profiles()["olmo-3-think"]
+    text = "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n<think>R</think>hello<|endoftext|>"
+    assert parse_text(text, olmo, {"eos_token": "<|endoftext|>"})[1] is None
+    messages, error = parse_text(text, olmo, {"eos_token": "</s>"})  # the tokenizer's eos is not what ends it
+    assert error is not None and "assistant turn 2 is not closed" in error
 
 
 def test_final_turn_end_differs() -> None:

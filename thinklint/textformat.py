@@ -5,8 +5,9 @@ an optional `prefix` before the first turn, and `assistant_end_final` for the la
 it closes differently (gpt-oss `<|return|>`, Olmo-3 eos, Apriel nothing). `{bos_token}`/`{eos_token}`
 are the tokenizer's strings when the spec's tokenizer files say them, else any one special token.
 A family without an end-of-turn after its turns (GLM: tail "") ends a turn where the next one starts.
-A profile without `prefix` has a prefix that varies (dates, default system prompts): whatever comes
-before the first turn is skipped. Harmony (gpt-oss) turns are regrouped: an analysis message and the
+A profile without `prefix` has a prefix that varies (dates, default system prompts), and a profile
+without a system turn writes the system prompt after its prefix without a head (Apriel, DeepSeek):
+either way whatever comes before the first turn is skipped. Harmony (gpt-oss) turns are regrouped: an analysis message and the
 final message after it are one assistant turn, its reasoning under `thinking`.
 """
 
@@ -44,7 +45,7 @@ class _Form:
     role: str
     head: re.Pattern[str]
     tails: tuple[re.Pattern[str], ...]  # any of them closes the turn; empty: it runs to the next turn
-    shown_tail: str
+    shown_tail: str  # what may close it, quoted, for messages
     final_tail: re.Pattern[str] | None = None  # assistant_end_final, anchored at the end of the text
 
 
@@ -54,6 +55,7 @@ class _Grammar:
     forms: tuple[_Form, ...]
     any_head: re.Pattern[str]
     stops: re.Pattern[str] | None  # end-of-turn tokens that close a tail-less turn
+    system_head: bool  # the system prompt is a turn of its own, with a head
 
 
 @lru_cache(maxsize=64)
@@ -84,8 +86,9 @@ def _grammar(name: str, source: str, turns: tuple[tuple[str, str], ...], end_of_
                 final = re.compile(f"(?:{_rx(end_final, sp)})\\Z")
         compiled = tuple(re.compile(_rx(x[:-1], sp) + r"\Z") if x.endswith("\0") else re.compile(_rx(x, sp))
                          for x in tails)
+        ends = [repr(_shown(x, sp)) for x in (tail, t.get("assistant_end_final") if role == "assistant" else None) if x]
         forms.append((len(_shown(head, sp)), _Form(role, re.compile(_rx(head, sp)), compiled,
-                                                   _shown(tail or t.get("assistant_end_final", ""), sp), final)))
+                                                   " or ".join(dict.fromkeys(ends)), final)))
     # the longest head first: Qwen's tool turn starts like its user turn
     ordered = tuple(f for _, f in sorted(forms, key=lambda x: -x[0]))
     stop_tokens = [tok for tok in end_of_turn if not any(tok in h for h in t.values() if h)]
@@ -93,6 +96,7 @@ def _grammar(name: str, source: str, turns: tuple[tuple[str, str], ...], end_of_
         prefix=re.compile(_rx(t["prefix"], sp)) if "prefix" in t else None,
         forms=ordered, any_head=re.compile("|".join(f"(?:{h})" for h in heads)),
         stops=re.compile("|".join(re.escape(tok) for tok in stop_tokens)) if stop_tokens else None,
+        system_head=any(f.role == "system" for f in ordered),
     )
 
 
@@ -135,9 +139,11 @@ def parse_text(text: str, profile: Profile, special: Mapping[str, str] | None = 
     if g.prefix is not None:
         m = g.prefix.match(text)
         pos = m.end() if m else 0
-    elif not g.any_head.match(text):
-        first = g.any_head.search(text)
-        pos = first.start() if first else 0  # the family's varying prefix (default system prompt, date)
+    if (g.prefix is None or not g.system_head) and not g.any_head.match(text, pos):
+        # a prefix that varies (default system prompt, date), or a system prompt the template writes
+        # without a turn of its own (Apriel after its fixed prefix, DeepSeek raw after BOS)
+        first = g.any_head.search(text, pos)
+        pos = first.start() if first else pos
     messages: list[Message] = []
     while pos < len(text):
         for form in g.forms:
@@ -146,7 +152,7 @@ def parse_text(text: str, profile: Profile, special: Mapping[str, str] | None = 
                 continue
             end = _end(g, form, text, head.end())
             if end is None:
-                return tuple(messages), f"{form.role} turn {len(messages) + 1} is not closed by {form.shown_tail!r}"
+                return tuple(messages), f"{form.role} turn {len(messages) + 1} is not closed by {form.shown_tail}"
             messages.append(Message(form.role, text[head.end():end[0]], {}, ("text",)))
             pos = end[1]
             break

@@ -157,7 +157,8 @@ def foreign_markers(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> It
 def doubled_by_template(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> Iterator[Violation]:
     """THK013: a `prefixed` template writes its own block before content that already has one."""
     p = ctx.profile
-    if p.inline != "prefixed" or not p.empty_block or not p.has_markers:
+    # only a render with the chat template doubles the block; LLaMA-Factory renders with its own
+    if p.inline != "prefixed" or not p.empty_block or not p.has_markers or ctx.spec.training.framework != "chat_template":
         return
     for turn, m in assistant_turns(sample):
         if not any(mk and mk in m.content for mk in (p.open, p.close)):

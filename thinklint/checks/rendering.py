@@ -90,8 +90,12 @@ def template_drops_reasoning(sample: Sample, ctx: Context, opts: Mapping[str, An
     if not r.present:
         return
     history, _ = p.history_for(_template_kwargs(p, t))
-    deleted_inline = r.field_text is None and p.inline == "stripped"
-    if history != "strip_all" and not deleted_inline:
+    if r.field_text is not None:
+        deleted = history == "strip_all"
+    else:  # inline: deleted where the template strips it, or parses it into a block it then drops;
+        # a verbatim or prefixed template keeps the text (Kimi: after its own empty block, THK013)
+        deleted = p.inline == "stripped" or (p.inline == "parsed" and history == "strip_all")
+    if not deleted:
         return
     keep = _keeping_switches(p)
     remedy = (f"pass {' or '.join(keep)} to the template when rendering for training" if keep else
