@@ -64,10 +64,11 @@ def token_factory(spec: Spec, profile: Profile, settings: Settings) -> Callable[
 
 
 def prepare(spec: Spec, settings: Settings) -> tuple[dict[str, Rule], Selection]:
-    rules = all_rules(custom_rules(spec.rules.custom, spec.display))
+    rules = all_rules(custom_rules(spec.rules.custom, spec.display, spec.located))
     selection = select_rules(rules, spec.rules, has_tokenizer=bool(spec.model.tokenizer),
                              cli_select=settings.select, cli_ignore=settings.ignore,
-                             cli_extend=settings.extend_select, source=spec.display)
+                             cli_extend=settings.extend_select, source=spec.display, located=spec.located,
+                             root=spec.root)
     return rules, selection
 
 
@@ -90,11 +91,14 @@ def run_check(settings: Settings, out: TextIO | None = None, err: TextIO | None 
     spec = locate_spec(settings.config)
     result, rules, profile = run_lint(spec, settings)
     findings = list(result.findings)
-    if settings.baseline:
-        findings = apply_baseline(findings, load_baseline(settings.baseline))
+    # read the old baseline before writing the new one: they may be the same file
+    known = load_baseline(settings.baseline) if settings.baseline else None
     if settings.write_baseline:
+        # every current finding, the known ones included: rewriting a baseline must not forget them
         n = write_baseline(settings.write_baseline, findings)
         err.write(f"thinklint: wrote {n} findings to {settings.write_baseline}\n")
+    if settings.baseline and known is not None:
+        findings = apply_baseline(findings, known, settings.baseline.parent)
     report = Report(findings=tuple(findings), files=result.files, samples=result.samples, rules=rules,
                     datasets=result.datasets, statistics=settings.statistics,
                     color=bool(settings.color) and settings.output_file is None,

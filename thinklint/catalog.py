@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from thinklint.checks import REGISTRY, Check
-from thinklint.checks.pattern import pattern_check
+from thinklint.checks.pattern import pattern_check, pattern_problem
 from thinklint.model import TOKEN_CATEGORIES, category_of
-from thinklint.resources import rules_dir, validator
-from thinklint.yamlsrc import Located, SourceError, load_yaml, validate
+from thinklint.resources import load_checked, rules_dir, validator
+from thinklint.yamlsrc import Located, SourceError, validate
 
 ENTRY_POINT_GROUP = "thinklint.rules"
 
@@ -66,16 +66,14 @@ def _make(data: Mapping[str, Any], source: str, origin: str, check: Check | None
 
 
 def load_rule_file(path: Path) -> Rule:
-    source = str(path)
-    located = load_yaml(path.read_text(encoding="utf-8"), source)
-    errors = validate(located, validator("rule"), source)
-    if errors:
-        raise errors[0]
-    rule = _make(located.value, source, "builtin")
-    if rule.code[:3] != {"format": "FMT", "think-placement": "THK", "mode": "MOD", "mask": "MSK",
-                         "template": "TPL", "truncation": "TRN"}[rule.category]:
-        raise SourceError(source, located.line_of(("category",)), "category",
-                          f"{rule.category} does not match the prefix of {rule.code}")
+    data = load_checked(path, "rule", "rule")
+    pattern = data.get("pattern")
+    problem = pattern_problem(pattern) if pattern else None
+    if problem:
+        raise SourceError(str(path), None, f"pattern.{problem[0]}", problem[1])
+    rule = _make(data, str(path), "builtin")
+    if category_of(rule.code) != rule.category:
+        raise SourceError(str(path), None, "category", f"{rule.category} does not match the prefix of {rule.code}")
     return rule
 
 
@@ -110,10 +108,19 @@ def plugin_rules() -> Mapping[str, Rule]:
     return out
 
 
-def custom_rules(entries: Iterable[Mapping[str, Any]], source: str) -> dict[str, Rule]:
+def custom_rules(entries: Iterable[Mapping[str, Any]], source: str,
+                 located: Located | None = None) -> dict[str, Rule]:
     """Pattern rules declared in the spec's `rules.custom` (already schema-checked with the spec)."""
     out = {}
-    for data in entries:
+    for i, data in enumerate(entries):
+        problem = pattern_problem(data["pattern"])
+        if problem:
+            where = ("rules", "custom", i, "pattern", problem[0])
+            raise SourceError(source, located.line_of(where) if located else None,
+                              f"rules.custom[{i}].pattern.{problem[0]}", problem[1])
+        if data["code"] in out:
+            raise SourceError(source, located.line_of(("rules", "custom", i, "code")) if located else None,
+                              f"rules.custom[{i}].code", f"{data['code']} is declared twice")
         out[data["code"]] = _make(data, source, "spec")
     return out
 

@@ -19,7 +19,7 @@ from thinklint.jinja import TemplateError, compile_template
 from thinklint.probes import Evidence, Probe, check, probes_for, render_all
 from thinklint.profiles import Profile, builtin_profiles
 from thinklint.spec import Spec
-from thinklint.tokenizer_files import local_path, tokenizer_folder
+from thinklint.tokenizer_files import local_path
 from thinklint.yamlsrc import SourceError
 
 __all__ = ["Candidate", "Detection", "detect_template", "detect_path", "detect_for_spec", "read_chat_template",
@@ -143,42 +143,45 @@ def detect_path(path: str | Path, profiles: Iterable[Profile] | None = None) -> 
 
 def serving_template_source(spec: Spec) -> tuple[Path, str] | None:
     """Where the spec's serving template is, and the spec key that says so: model.chat_template when
-    set, else model.tokenizer when it is a local folder or `pkg:PACKAGE/FOLDER` (found without importing
-    the package); None when there is none on disk (no tokenizer, or a hub id: detection stays offline)."""
-    if spec.model.chat_template:
-        return local_path(spec, spec.model.chat_template), "chat_template"
-    folder = tokenizer_folder(spec)
-    return (folder, "tokenizer") if folder is not None else None
+    set, else model.tokenizer (a local folder, or `pkg:PACKAGE/FOLDER` found without importing the
+    package); None when neither is set. The path may not exist (a hub id is no local folder)."""
+    for key in ("chat_template", "tokenizer"):
+        ref = getattr(spec.model, key)
+        if ref:
+            return local_path(spec, ref), key
+    return None
 
 
 def detect_for_spec(spec: Spec) -> Profile:
-    """The profile of `model.profile: auto`: the family of the serving template, found by rendering probes
-    (transformers is not imported). A missing template or an unknown family is a spec error at
-    model.profile that names the closest profile."""
+    """`model.profile: auto`: the family of the serving template, found by rendering probes
+    (transformers is not imported). Nothing local to detect from, or a template no profile fits, is a
+    spec error at model.profile that names the closest profile: thinklint never guesses a family."""
     line = spec.located.line_of(("model", "profile")) if spec.located else None
 
     def fail(message: str) -> SourceError:
-        return SourceError(spec.display, line, "model.profile", message)
+        return SourceError(spec.display, line, "model.profile", f"auto: {message}")
 
     source = serving_template_source(spec)
     if source is None:
-        where = (f"model.tokenizer {spec.model.tokenizer!r} is not a local folder" if spec.model.tokenizer
-                 else "there is no model.chat_template or model.tokenizer")
-        raise fail(f"profile auto needs the serving chat template on disk, but {where}; set model.chat_template "
-                   "to the .jinja file, or name the profile (`thinklint profiles` lists them)")
+        raise fail("set model.chat_template or model.tokenizer to detect the family from, or name the profile "
+                   "(`thinklint profiles` lists them)")
     path, key = source
+    ref = getattr(spec.model, key)
+    if not path.exists():
+        hub = " (a hub id cannot be inspected offline)" if key == "tokenizer" else ""
+        raise fail(f"{ref} is not a local file or folder{hub}; name the profile")
     try:
         text = read_chat_template(path)
     except (OSError, ValueError) as exc:
-        raise fail(f"profile auto: cannot read the serving template from model.{key} ({path}): {exc}") from None
+        raise fail(f"{ref}: cannot read the serving template from model.{key}: {exc}") from None
     detection = detect_template(text)
     if detection.profile is not None:
         return detection.profile
     if detection.closest is None:
-        raise fail(f"profile auto: the serving template ({path}) is not a usable chat template: {detection.error}")
+        raise fail(f"{ref}: unknown family, not a usable chat template: {detection.error}")
     best = detection.closest
     wrong = ", ".join(e.probe for e in best.mismatches[:4]) + (", ..." if len(best.mismatches) > 4 else "")
-    raise fail(f"profile auto: the serving template ({path}) is an unknown family; closest "
-               f"{best.profile.name} ({best.matched}/{best.total} probes agree; differs in {wrong}): set "
-               f"model.profile to {best.profile.name!r} if its differences do not matter to you, or write a "
-               "profile YAML for this template (`thinklint profiles --detect FILE` shows the differences)")
+    raise fail(f"{ref}: unknown family; closest {best.profile.name} ({best.matched}/{best.total} probes agree; "
+               f"differs in {wrong}): set model.profile to {best.profile.name!r} if its differences do not "
+               "matter to you, or write a profile YAML for this template (`thinklint profiles --detect "
+               f"{ref}` shows them)")

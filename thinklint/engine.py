@@ -63,8 +63,14 @@ def expand(dataset: DatasetSpec) -> list[Path]:
     return sorted(found)
 
 
+def _wanted(f: Path, wanted: set[Path]) -> bool:
+    """A file named in `only`, or below a folder named there (`thinklint check data/`)."""
+    r = f.resolve()
+    return r in wanted or any(parent in wanted for parent in r.parents)
+
+
 def plan(spec: Spec, only: Iterable[str] = ()) -> list[WorkItem]:
-    """Every (dataset, file) to check; with `only` (pre-commit's file list), just those files."""
+    """Every (dataset, file) to check; with `only` (pre-commit's file list, or folders), just those files."""
     wanted = {Path(p).resolve() for p in only}
     items: list[WorkItem] = []
     for ds in spec.datasets:
@@ -78,7 +84,7 @@ def plan(spec: Spec, only: Iterable[str] = ()) -> list[WorkItem]:
             pats = ", ".join(ds.paths)
             items.append(WorkItem(ds, None, where, Problem("no_files", f"dataset {ds.name!r}: {pats} matches no file")))
         for f in files:
-            if not wanted or f.resolve() in wanted:
+            if not wanted or _wanted(f, wanted):
                 items.append(WorkItem(ds, f, display_path(f)))
     return items
 
@@ -136,7 +142,7 @@ def dataset_findings(stats: Mapping[str, DatasetStats], contexts: Mapping[str, C
     for name, st in stats.items():
         ctx = contexts[name]
         for active in selection.rules:
-            if active.rule.check.dataset is None:
+            if active.rule.check.dataset is None or selection.ignored_for(st.path, active.rule.code):
                 continue
             for v in active.rule.check.dataset(st, ctx, active.options):
                 out.append(_stamp(active, Location(st.path, None, None), v, ""))

@@ -7,8 +7,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
 
-from thinklint.resources import profiles_dir, validator
-from thinklint.yamlsrc import SourceError, load_yaml, validate
+from thinklint.resources import load_checked, profiles_dir
+from thinklint.yamlsrc import SourceError
 
 
 @dataclass(frozen=True)
@@ -202,16 +202,7 @@ def _build(data: Mapping[str, Any], source: str) -> Profile:
 
 
 def load_profile_file(path: Path) -> Profile:
-    source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SourceError(source, None, "", f"cannot read profile: {exc}") from None
-    located = load_yaml(text, source)
-    errors = validate(located, validator("profile"), source)
-    if errors:
-        raise errors[0]
-    return _build(located.value, source)
+    return _build(load_checked(path, "profile", "profile"), str(path))
 
 
 @lru_cache(maxsize=None)

@@ -22,14 +22,6 @@ def assistant_parses(sample: Sample, profile: Profile) -> Iterator[tuple[int, Me
             yield turn, m, parsed
 
 
-def _why_inline(p: Profile) -> str:
-    """What goes wrong with a block that lacks its opener, by how the template reads inline blocks."""
-    if p.inline in ("parsed", "stripped"):
-        return (f"the {p.name} template re-renders the text before it as reasoning, but a trainer that "
-                f"trains the text as written (LLaMA-Factory) learns a bare {p.label(p.close)}")
-    return f"the {p.name} template renders the turn as written, without an opener"
-
-
 def unclosed(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> Iterator[Violation]:
     p = ctx.profile
     for turn, m, parsed in assistant_parses(sample, p):
@@ -50,8 +42,7 @@ def stray_close(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> Iterat
     p = ctx.profile
     for turn, m, parsed in assistant_parses(sample, p):
         if parsed.stray_closes:
-            yield Violation(f"assistant turn {turn} has {p.label(p.close)} without a matching "
-                            f"{p.label(p.open)}; {_why_inline(p)}", turn)
+            yield Violation(f"assistant turn {turn} has {p.label(p.close)} without a matching {p.label(p.open)}", turn)
 
 
 def multiple_blocks(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> Iterator[Violation]:
