@@ -64,11 +64,11 @@ def test_detect_a_folder_without_a_template_is_a_usage_error(tmp_path: Path) -> 
 def test_detect_through_the_installed_command_line(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     ok = subprocess.run([sys.executable, "-m", "thinklint", "profiles", "--detect",
-                         str(TEMPLATES / "ByteDance-Seed-OSS.jinja")], capture_output=True, text=True, env=env)
+                         str(TEMPLATES / "ByteDance-Seed-OSS.jinja")], capture_output=True, text=True, env=env, check=False)
     assert (ok.returncode, ok.stdout.split()[0]) == (0, "seed-oss")
     bad = subprocess.run([sys.executable, "-m", "thinklint", "profiles", "--detect",
                           str(TEMPLATES / "deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja")],
-                         capture_output=True, text=True, env=env)
+                         capture_output=True, text=True, env=env, check=False)
     assert bad.returncode == 1 and bad.stdout.startswith("unknown family; closest ")
-    listed = subprocess.run([sys.executable, "-m", "thinklint", "profiles"], capture_output=True, text=True, env=env)
+    listed = subprocess.run([sys.executable, "-m", "thinklint", "profiles"], capture_output=True, text=True, env=env, check=False)
     assert listed.returncode == 0 and len(listed.stdout.splitlines()) == len(builtin_profiles())

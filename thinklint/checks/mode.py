@@ -6,8 +6,15 @@ from typing import Any, Iterator, Mapping
 
 from thinklint.context import Context, DatasetStats
 from thinklint.model import Message, Sample, Violation
-from thinklint.think import (active_switch, assistant_turns, empty_block_turns, last_assistant, turn_parse,
-                             turn_reasoning, unread_switches)
+from thinklint.think import (
+    active_switch,
+    assistant_turns,
+    empty_block_turns,
+    last_assistant,
+    turn_parse,
+    turn_reasoning,
+    unread_switches,
+)
 
 
 def declared_mode(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> Iterator[Violation]:
