@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Mapping
 
+from thinklint.checks import foreign, markers, mask, mode, rendering, template, think, trainer, truncation
 from thinklint.checks import format as fmt
-from thinklint.checks import markers, mask, mode, rendering, template, think, trainer, truncation
 from thinklint.context import Check
 
 __all__ = ["REGISTRY", "Check"]
@@ -40,9 +40,9 @@ REGISTRY: Mapping[str, Check] = {
     "THK009": Check(sample=markers.ignored_key),
     "THK010": Check(sample=markers.markers_in_field),
     "THK011": Check(sample=think.prefilled_opener),
-    "THK012": Check(sample=markers.foreign_markers),
+    "THK012": Check(sample=foreign.foreign_markers),
     "THK013": Check(sample=markers.doubled_by_template),
-    "THK014": Check(sample=markers.channel_markup),
+    "THK014": Check(sample=foreign.channel_markup),
     "MOD001": Check(sample=mode.declared_mode),
     "MOD002": Check(sample=mode.no_think_with_reasoning),
     "MOD003": Check(sample=mode.think_without_reasoning),
