@@ -92,3 +92,29 @@ def test_clean_conversations_rendered_by_the_real_template(name: str, tmp_path: 
     found = lint(tmp_path, name, texts, {}, fmt="text")
     expected = sorted(FAMILIES[name].get("text_expect", []))
     assert sorted({f.rule for f in found}) == expected, [f"{f.rule} {f.sample}: {f.message}" for f in found]
+
+
+@pytest.mark.parametrize("name", ["gpt-oss", "nemotron-nano-v2", "seed-oss"])
+def test_the_command_line_reports_the_family_failure_modes(name: str, tmp_path: Path) -> None:
+    """`thinklint check` in a subprocess (the worktree's code), JSON out: every failure case of the family
+    in one dataset, each sample with its expected rules, and the exit code of an error finding."""
+    import os
+    import subprocess
+    import sys
+
+    cases = FAMILIES[name]["failures"]
+    plain = [c for c in cases if not c.get("spec")]
+    (tmp_path / "data.jsonl").write_text("".join(json.dumps(c["sample"]) + "\n" for c in plain), encoding="utf-8")
+    spec = deep_merge({"version": 1, "model": {"profile": "auto",
+                                               "chat_template": str(TEMPLATES / builtin_profiles()[name].reference)},
+                       "datasets": [{"name": "data", "path": "data.jsonl", "mode": "mixed"}],
+                       "rules": {"select": STRUCTURAL}}, FAMILIES[name].get("spec", {}))
+    (tmp_path / "thinklint.yaml").write_text(yaml.safe_dump(spec), encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
+    out = subprocess.run([sys.executable, "-m", "thinklint", "check", "--format", "json"], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, check=False)
+    assert out.returncode == 1, out.stderr
+    found: dict[int, set[str]] = {}
+    for f in json.loads(out.stdout)["findings"]:
+        found.setdefault(f["sample"], set()).add(f["rule"])
+    assert found == {i: set(c["expect"]) for i, c in enumerate(plain)}
