@@ -7,9 +7,10 @@ import re
 from functools import lru_cache
 from typing import Any, Iterator, Mapping
 
+from thinklint.checks.rendering import template_kwargs
 from thinklint.context import Context
 from thinklint.model import Sample, Violation
-from thinklint.think import assistant_turns, empty_block_turns, turn_mode
+from thinklint.think import active_switch, assistant_turns, empty_block_turns
 
 
 def outside_assistant(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> Iterator[Violation]:
@@ -119,7 +120,8 @@ def doubled_by_template(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -
             continue
         if any(isinstance(m.extra.get(f), str) and m.extra[f].strip() for f in p.reasoning_fields):
             continue  # a field block plus an inline one: THK006
-        mode = turn_mode(sample, turn, p)
+        # the mode the data switches to, else the one the trainer's template arguments select
+        mode = active_switch(sample, p, turn) or p.mode_for(template_kwargs(p, ctx.spec.training))
         served = p.mode(mode)
         # SmolLM3's /no_think does what enable_thinking=false does: the switch overrides apply
         _, empty_on = p.history_for(served.kwargs if served else {})

@@ -59,7 +59,7 @@ def trainer_drops_reasoning(sample: Sample, ctx: Context, opts: Mapping[str, Any
                             "reasoning and never trains it", turn)
 
 
-def _template_kwargs(p: Profile, t: TrainingSpec) -> dict[str, Any]:
+def template_kwargs(p: Profile, t: TrainingSpec) -> dict[str, Any]:
     """The switches a chat-template trainer passes, as far as the spec says (the rest stay default)."""
     known = {sw.name for sw in p.switches if sw.kind == "kwarg"}
     out: dict[str, Any] = {}
@@ -89,7 +89,7 @@ def template_drops_reasoning(sample: Sample, ctx: Context, opts: Mapping[str, An
     r = turn_reasoning(sample, turn, p)
     if not r.present:
         return
-    history, _ = p.history_for(_template_kwargs(p, t))
+    history, _ = p.history_for(template_kwargs(p, t))
     if r.field_text is not None:
         deleted = history == "strip_all"
     else:  # inline: deleted where the template strips it, or parses it into a block it then drops;
