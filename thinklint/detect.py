@@ -22,8 +22,16 @@ from thinklint.spec import Spec
 from thinklint.tokenizer_files import local_path
 from thinklint.yamlsrc import SourceError
 
-__all__ = ["Candidate", "Detection", "detect_template", "detect_path", "detect_for_spec", "read_chat_template",
-           "serving_template_source", "MIN_PROBES"]
+__all__ = [
+    "MIN_PROBES",
+    "Candidate",
+    "Detection",
+    "detect_for_spec",
+    "detect_path",
+    "detect_template",
+    "read_chat_template",
+    "serving_template_source",
+]
 
 #: a profile that can predict fewer probes than this never fits: too little evidence either way
 MIN_PROBES = 8
@@ -163,8 +171,8 @@ def detect_for_spec(spec: Spec) -> Profile:
 
     source = serving_template_source(spec)
     if source is None:
-        raise fail("set model.chat_template or model.tokenizer to detect the family from, or name the profile "
-                   "(`thinklint profiles` lists them)")
+        raise fail("set model.chat_template or model.tokenizer to detect the family from, or name the "
+                   "profile (`thinklint profiles` lists them)")
     path, key = source
     ref = getattr(spec.model, key)
     if not path.exists():
@@ -181,7 +189,7 @@ def detect_for_spec(spec: Spec) -> Profile:
         raise fail(f"{ref}: unknown family, not a usable chat template: {detection.error}")
     best = detection.closest
     wrong = ", ".join(e.probe for e in best.mismatches[:4]) + (", ..." if len(best.mismatches) > 4 else "")
-    raise fail(f"{ref}: unknown family; closest {best.profile.name} ({best.matched}/{best.total} probes agree; "
-               f"differs in {wrong}): set model.profile to {best.profile.name!r} if its differences do not "
+    raise fail(f"{ref}: unknown family; closest {best.profile.name} ({best.matched}/{best.total} probes "
+               f"agree; differs in {wrong}): set model.profile to {best.profile.name!r} if its differences do not "
                "matter to you, or write a profile YAML for this template (`thinklint profiles --detect "
                f"{ref}` shows them)")

@@ -7,8 +7,9 @@ are the tokenizer's strings when the spec's tokenizer files say them, else any o
 A family without an end-of-turn after its turns (GLM: tail "") ends a turn where the next one starts.
 A profile without `prefix` has a prefix that varies (dates, default system prompts), and a profile
 without a system turn writes the system prompt after its prefix without a head (Apriel, DeepSeek):
-either way whatever comes before the first turn is skipped. Harmony (gpt-oss) turns are regrouped: an analysis message and the
-final message after it are one assistant turn, its reasoning under `thinking`.
+either way whatever comes before the first turn is skipped. Harmony (gpt-oss) turns are regrouped:
+an analysis message and the final message after it are one assistant turn, its reasoning under
+`thinking`.
 """
 
 from __future__ import annotations
@@ -80,13 +81,15 @@ def _grammar(name: str, source: str, turns: tuple[tuple[str, str], ...], end_of_
         final = None
         if role == "assistant" and tails:
             # other end-of-turn tokens close it too (gpt-oss '<|call|>' after a tool call)
-            tails += [tok for tok in end_of_turn if tok not in tails and not any(tok in h for h in t.values())]
+            tails += [tok for tok in end_of_turn
+                      if tok not in tails and not any(tok in h for h in t.values())]
             end_final = t.get("assistant_end_final")
             if end_final is not None and end_final != tail:
                 final = re.compile(f"(?:{_rx(end_final, sp)})\\Z")
         compiled = tuple(re.compile(_rx(x[:-1], sp) + r"\Z") if x.endswith("\0") else re.compile(_rx(x, sp))
                          for x in tails)
-        ends = [repr(_shown(x, sp)) for x in (tail, t.get("assistant_end_final") if role == "assistant" else None) if x]
+        closers = (tail, t.get("assistant_end_final") if role == "assistant" else None)
+        ends = [repr(_shown(x, sp)) for x in closers if x]
         forms.append((len(_shown(head, sp)), _Form(role, re.compile(_rx(head, sp)), compiled,
                                                    " or ".join(dict.fromkeys(ends)), final)))
     # the longest head first: Qwen's tool turn starts like its user turn
@@ -115,7 +118,7 @@ def _end(g: _Grammar, form: _Form, text: str, start: int) -> tuple[int, int] | N
     found: list[tuple[int, int]] = []
     for rx in form.tails:
         for m in rx.finditer(text, start):
-            # a tail counts where the next turn (or the text's end) follows it: content may hold the tail's text
+            # a tail counts where the next turn (or the text's end) follows it: content may hold its text
             if m.end() == len(text) or g.any_head.match(text, m.end()):
                 found.append((m.start(), -m.end()))
                 break
@@ -152,7 +155,8 @@ def parse_text(text: str, profile: Profile, special: Mapping[str, str] | None = 
                 continue
             end = _end(g, form, text, head.end())
             if end is None:
-                return tuple(messages), f"{form.role} turn {len(messages) + 1} is not closed by {form.shown_tail}"
+                turn = len(messages) + 1
+                return tuple(messages), f"{form.role} turn {turn} is not closed by {form.shown_tail}"
             messages.append(Message(form.role, text[head.end():end[0]], {}, ("text",)))
             pos = end[1]
             break
@@ -180,7 +184,9 @@ def _harmony(messages: list[Message], profile: Profile) -> tuple[Message, ...]:
         if pending is not None and m.role != "assistant":
             out.append(Message("assistant", "", {field: pending}, ("text",)))
         pending = None
-        content = m.content[len(final):] if m.role == "assistant" and m.content.startswith(final) else m.content
+        content = m.content
+        if m.role == "assistant" and content.startswith(final):
+            content = content[len(final):]
         out.append(Message(m.role, content, extra, m.source))
     if pending is not None:
         out.append(Message("assistant", "", {field: pending}, ("text",)))

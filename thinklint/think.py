@@ -62,7 +62,8 @@ class ThinkParse:
         parts = [b.inner(self.text) for b in self.blocks]
         if self.stray_closes:
             stray = self.stray_closes[0]
-            parts.append(self.text[max((b.end for b in self.blocks if b.end <= stray), default=self.lead):stray])
+            start = max((b.end for b in self.blocks if b.end <= stray), default=self.lead)
+            parts.append(self.text[start:stray])
         return "".join(parts)
 
 

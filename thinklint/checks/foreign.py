@@ -71,12 +71,13 @@ def channel_markup(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> Ite
     if p.style != "channels":
         return
     raising = [mk for mk in (p.open, p.answer_open) if mk]
+    field = p.reasoning_fields[0] if p.reasoning_fields else "a reasoning field"
     for turn, m in assistant_turns(sample):
         header = next((mk for mk in raising if mk in m.content), None)
         if header is not None:
             yield Violation(f"assistant turn {turn} has the channel header {header!r} in its content: the "
                             f"{p.name} template raises on it; put the reasoning in "
-                            f"{(p.reasoning_fields or ('a reasoning field',))[0]!r} and only the answer in content",
+                            f"{field!r} and only the answer in content",
                             turn)
             continue
         token = next((t for t in _control_tokens(p) if t in m.content), None)

@@ -56,11 +56,12 @@ def near_miss(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> Iterator
     for turn, m in assistant_turns(sample):
         for key in ("content", *p.reasoning_fields, *p.ignored_fields):
             text = m.field_text(key)
-            hit = next((h.group(0) for rx in rxs for h in rx.finditer(text or "") if h.group(0).strip() not in exact),
-                       None)
+            hits = (h.group(0) for rx in rxs for h in rx.finditer(text or ""))
+            hit = next((h for h in hits if h.strip() not in exact), None)
             if hit is not None:
                 where = "" if key == "content" else f" (in {key!r})"
-                yield Violation(f"assistant turn {turn} has {hit!r}{where}, a near miss of {p.markers_label}", turn)
+                yield Violation(f"assistant turn {turn} has {hit!r}{where}, a near miss of {p.markers_label}",
+                                turn)
                 break
 
 
@@ -81,8 +82,8 @@ def ignored_key(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> Iterat
             if p.reasoning_fields:
                 if aliasing:
                     continue  # transformers >= 5 copies it into the field the template reads
-                why = (f"the {p.name} template reads only {p.reasoning_fields[0]!r} (transformers >= 5 copies "
-                       f"{key!r} into it; older transformers and other renderers drop it)")
+                why = (f"the {p.name} template reads only {p.reasoning_fields[0]!r} (transformers >= 5 "
+                       f"copies {key!r} into it; older transformers and other renderers drop it)")
             else:
                 why = (f"the {p.name} template reads no reasoning field, whatever transformers copies where, "
                        "only inline blocks")
@@ -113,7 +114,9 @@ def doubled_by_template(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -
     """THK013: a `prefixed` template writes its own block before content that already has one."""
     p = ctx.profile
     # only a render with the chat template doubles the block; LLaMA-Factory renders with its own
-    if p.inline != "prefixed" or not p.empty_block or not p.has_markers or ctx.spec.training.framework != "chat_template":
+    if p.inline != "prefixed" or not p.empty_block or not p.has_markers:
+        return
+    if ctx.spec.training.framework != "chat_template":
         return
     for turn, m in assistant_turns(sample):
         if not any(mk and mk in m.content for mk in (p.open, p.close)):
@@ -127,8 +130,10 @@ def doubled_by_template(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -
         _, empty_on = p.history_for(served.kwargs if served else {})
         if turn not in empty_block_turns(sample, empty_on):
             continue
-        when = f"in {mode.replace('_', '-')} mode" if len(p.supported_modes) > 1 else "whatever the turn holds"
+        hybrid = len(p.supported_modes) > 1
+        when = f"in {mode.replace('_', '-')} mode" if hybrid else "whatever the turn holds"
         instead = (f"put the reasoning in {p.reasoning_fields[0]!r}" if p.reasoning_fields
                    else "leave the block out, the template writes it")
         yield Violation(f"assistant turn {turn} has its own think block, but the {p.name} template writes "
-                        f"{p.empty_block!r} before it {when}: the rendered turn has two blocks; {instead}", turn)
+                        f"{p.empty_block!r} before it {when}: the rendered turn has two blocks; {instead}",
+                        turn)

@@ -52,8 +52,8 @@ def think_without_reasoning(sample: Sample, ctx: Context, opts: Mapping[str, Any
     switch = ctx.profile.text_switches.get("thinking")
     for turn, present in _switch_turns(sample, ctx, "thinking"):
         if not present:
-            yield Violation(f"assistant turn {turn} has an empty think block although the prompt says {switch}",
-                            turn)
+            yield Violation(f"assistant turn {turn} has an empty think block although the prompt says "
+                            f"{switch}", turn)
 
 
 def switch_not_read(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> Iterator[Violation]:

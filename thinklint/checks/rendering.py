@@ -51,9 +51,9 @@ def trainer_drops_reasoning(sample: Sample, ctx: Context, opts: Mapping[str, Any
             yield Violation(f"assistant turn {turn} has reasoning, but template {t.template} has no thinking "
                             "support: the markers are trained as plain text", turn)
         elif any(mk in exact.sub("", m.content) for mk in markers):
+            form = open_w + "…" + close_w
             yield Violation(f"assistant turn {turn}: enable_thinking is false, but LLaMA-Factory strips only "
-                            f"the exact form {open_w + '…' + close_w!r}, so this reasoning is kept and trained",
-                            turn)
+                            f"the exact form {form!r}, so this reasoning is kept and trained", turn)
         else:
             yield Violation(f"assistant turn {turn}: enable_thinking is false, so LLaMA-Factory removes this "
                             "reasoning and never trains it", turn)
@@ -101,6 +101,6 @@ def template_drops_reasoning(sample: Sample, ctx: Context, opts: Mapping[str, An
     remedy = (f"pass {' or '.join(keep)} to the template when rendering for training" if keep else
               "build the training text yourself (the prompt with add_generation_prompt, then the reasoning, "
               "the answer and the end-of-turn token)")
-    yield Violation(f"assistant turn {turn} has reasoning, but the {p.name} chat template deletes the reasoning "
-                    "of every assistant turn, the last one included: rendered for training, the sample teaches "
-                    f"the model to skip its reasoning; {remedy}", turn)
+    yield Violation(f"assistant turn {turn} has reasoning, but the {p.name} chat template deletes the "
+                    "reasoning of every assistant turn, the last one included: rendered for training, the "
+                    f"sample teaches the model to skip its reasoning; {remedy}", turn)

@@ -42,7 +42,8 @@ def stray_close(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> Iterat
     p = ctx.profile
     for turn, m, parsed in assistant_parses(sample, p):
         if parsed.stray_closes:
-            yield Violation(f"assistant turn {turn} has {p.label(p.close)} without a matching {p.label(p.open)}", turn)
+            yield Violation(f"assistant turn {turn} has {p.label(p.close)} without a matching "
+                            f"{p.label(p.open)}", turn)
 
 
 def multiple_blocks(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> Iterator[Violation]:
@@ -68,8 +69,8 @@ def text_before_block(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> 
 def duplicate_reasoning(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> Iterator[Violation]:
     p = ctx.profile
     for turn, m, parsed in assistant_parses(sample, p):
-        field = next((f for f in p.reasoning_fields if isinstance(m.extra.get(f), str) and m.extra[f].strip()),
-                     None)
+        field = next((f for f in p.reasoning_fields
+                      if isinstance(m.extra.get(f), str) and m.extra[f].strip()), None)
         if field and parsed.blocks:
             yield Violation(f"assistant turn {turn} has reasoning both in {field!r} and inline; "
                             "the template renders two blocks", turn)
@@ -136,7 +137,8 @@ def prefilled_opener(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> I
         return
     mode = p.mode(turn_mode(sample, turn, p))
     prefill = mode.prefill if mode else p.open
-    start = "the answer" if p.close and p.close in prefill else f"the reasoning: {'R' + p.canonical_close + 'ANSWER'!r}"
+    shape = "R" + p.canonical_close + "ANSWER"
+    start = "the answer" if p.close and p.close in prefill else f"the reasoning: {shape!r}"
     yield Violation(f"assistant turn {turn} starts with {p.label(p.open)}, but the {p.name} template writes "
                     f"{prefill!r} before the last assistant turn itself: the rendered turn opens twice; "
                     f"start the turn with {start}", turn)
