@@ -19,7 +19,7 @@ def outside_assistant(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> 
     if not p.has_markers:
         return
     # a plain-text family's own system prompt names its markers (Apriel: "after the marker
-    # [BEGIN FINAL RESPONSE]"), so system text may mention them; markup in it may not
+    # [BEGIN FINAL RESPONSE]"), so a system message may mention them too
     roles = ("user", "tool") if p.style == "text" else ("system", "user", "tool")
     markers = [mk for mk in (p.open, p.close) if mk]
     for turn, m in enumerate(sample.messages, 1):
