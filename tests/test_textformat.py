@@ -112,3 +112,19 @@ def test_a_fixed_prefix_is_required_where_the_profile_has_one() -> None:
     messages, error = parse_text("<|im_start|>system\n## Metadata\n\n<|im_start|>user\nhi<|im_end|>\n"
                                  "<|im_start|>assistant\nhello<|im_end|>\n", smol)
     assert error is None and [m.role for m in messages] == ["user", "assistant"]
+
+
+def test_harmony_tool_calls_and_results() -> None:
+    gpt = builtin_profiles()["gpt-oss"]
+    text = render(template(gpt.reference), [
+        {"role": "user", "content": "weather?"},
+        {"role": "assistant", "content": "", "thinking": "need the tool",
+         "tool_calls": [{"type": "function", "function": {"name": "weather", "arguments": {"city": "x"}}}]},
+        {"role": "tool", "content": "sunny"},
+        {"role": "assistant", "content": "Sunny.", "thinking": "ok"}])
+    messages, error = parse_text(text, gpt)
+    assert error is None
+    assert [m.role for m in messages] == ["user", "assistant", "tool", "assistant"]
+    assert messages[1].content.endswith('{"city": "x"}') and messages[2].content == '"sunny"'
+    assert (messages[3].content, dict(messages[3].extra)) == ("Sunny.", {"thinking": "ok"})
+

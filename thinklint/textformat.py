@@ -59,9 +59,13 @@ class _Grammar:
     system_head: bool  # the system prompt is a turn of its own, with a head
 
 
+#: a harmony tool result names its function in the header: `<|start|>functions.NAME to=assistant...`
+_HARMONY_TOOL = r"<\|start\|>functions\.[^\s<]+ to=assistant<\|channel\|>commentary<\|message\|>"
+
+
 @lru_cache(maxsize=64)
 def _grammar(name: str, source: str, turns: tuple[tuple[str, str], ...], end_of_turn: tuple[str, ...],
-             special: tuple[tuple[str, str], ...]) -> _Grammar:
+             special: tuple[tuple[str, str], ...], style: str) -> _Grammar:
     t, sp = dict(turns), dict(special)
     forms: list[tuple[int, _Form]] = []
     heads: list[str] = []
@@ -92,6 +96,10 @@ def _grammar(name: str, source: str, turns: tuple[tuple[str, str], ...], end_of_
         ends = [repr(_shown(x, sp)) for x in closers if x]
         forms.append((len(_shown(head, sp)), _Form(role, re.compile(_rx(head, sp)), compiled,
                                                    " or ".join(dict.fromkeys(ends)), final)))
+    if style == "channels":
+        heads.append(_HARMONY_TOOL)
+        forms.append((len("<|start|>functions."), _Form("tool", re.compile(_HARMONY_TOOL),
+                                                         (re.compile(re.escape("<|end|>")),), "'<|end|>'")))
     # the longest head first: Qwen's tool turn starts like its user turn
     ordered = tuple(f for _, f in sorted(forms, key=lambda x: -x[0]))
     stop_tokens = [tok for tok in end_of_turn if not any(tok in h for h in t.values() if h)]
@@ -118,8 +126,9 @@ def _end(g: _Grammar, form: _Form, text: str, start: int) -> tuple[int, int] | N
     found: list[tuple[int, int]] = []
     for rx in form.tails:
         for m in rx.finditer(text, start):
-            # a tail counts where the next turn (or the text's end) follows it: content may hold its text
-            if m.end() == len(text) or g.any_head.match(text, m.end()):
+            # a tail of whitespace alone (Apriel's '\n' after a user turn) counts only where the next
+            # turn or the text's end follows it, since content holds newlines; a token ends the turn
+            if m.group(0).strip() or m.end() == len(text) or g.any_head.match(text, m.end()):
                 found.append((m.start(), -m.end()))
                 break
     final = form.final_tail.search(text, start) if form.final_tail is not None else None
@@ -137,7 +146,7 @@ def parse_text(text: str, profile: Profile, special: Mapping[str, str] | None = 
     """The turns of `text`, and None, or the turns read so far and what stopped the parse."""
     sp = dict(special or {})
     g = _grammar(profile.name, profile.source, tuple(sorted(profile.turns.items())), profile.end_of_turn,
-                 tuple(sorted(sp.items())))
+                 tuple(sorted(sp.items())), profile.style)
     pos = 0
     if g.prefix is not None:
         m = g.prefix.match(text)

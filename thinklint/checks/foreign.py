@@ -68,8 +68,8 @@ def _control_tokens(p: Profile) -> tuple[str, ...]:
 def channel_markup(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> Iterator[Violation]:
     """THK014: harmony markup in an assistant message's content (gpt-oss)."""
     p = ctx.profile
-    if p.style != "channels":
-        return
+    if p.style != "channels" or sample.format == "text":
+        return  # pre-rendered text holds the channels by right: its turns are read from them
     raising = [mk for mk in (p.open, p.answer_open) if mk]
     field = p.reasoning_fields[0] if p.reasoning_fields else "a reasoning field"
     for turn, m in assistant_turns(sample):
