@@ -124,7 +124,7 @@ def test_a_crashing_rule_is_reported_and_the_run_goes_on(dirty: Path, monkeypatc
     def boom(*args: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("thinklint.checks.think.parse_message", boom)
+    monkeypatch.setattr("thinklint.checks.think.turn_parse", boom)
     result = invoke("check", "--select", "THK001,FMT")
     assert result.exit_code == 2
     first = result.stderr.splitlines()[0]

@@ -18,6 +18,7 @@ from thinklint.reporters import Report, render
 from thinklint.selection import Selection, select_rules
 from thinklint.settings import Settings
 from thinklint.spec import Spec, find_spec, load_spec
+from thinklint.tokenizer_files import special_tokens
 from thinklint.yamlsrc import SourceError
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -78,7 +79,7 @@ def run_lint(spec: Spec, settings: Settings) -> tuple[Result, dict[str, Rule], P
     factory = token_factory(spec, profile, settings) if selection.needs_tokenizer else None
     if factory is not None:
         factory()  # fail fast, with the spec's line, on a tokenizer that cannot load
-    contexts = build_contexts(spec, profile, factory)
+    contexts = build_contexts(spec, profile, factory, special_tokens(spec))
     items = plan(spec, settings.paths)
     max_line = settings.max_line_bytes or DEFAULT_MAX_LINE_BYTES
     result = lint(spec, selection, contexts, items, max_line, dataset_rules=not settings.paths)

@@ -179,7 +179,10 @@ def profiles_cmd(detect_target: Path | None) -> None:
     if detect_target is not None:
         from thinklint.detect import detect_path
 
-        detection = detect_path(detect_target)
+        try:
+            detection = detect_path(detect_target)
+        except (OSError, ValueError) as exc:  # no template in that folder or file
+            raise UsageError(f"{detect_target}: {exc}") from None
         click.echo(detection.describe())
         sys.exit(0 if detection.profile else 1)
     profiles = builtin_profiles()

@@ -24,6 +24,8 @@ class Context:
     dataset: DatasetSpec
     profile: Profile
     token_factory: Callable[[], TokenContext] | None = field(default=None, compare=False, repr=False)
+    #: bos/eos strings from the tokenizer's files, for {bos_token}/{eos_token} in the turn format
+    special_tokens: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def tokens(self) -> TokenContext:

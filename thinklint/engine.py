@@ -144,7 +144,7 @@ def check_file(item: WorkItem, ctx: Context, selection: Selection,
     out.file = True
     try:
         for record in read_records(item.path, max_line_bytes):
-            sample = normalise(record, item.dataset, item.display, ctx.profile)
+            sample = normalise(record, item.dataset, item.display, ctx.profile, ctx.special_tokens)
             if record.index is not None:
                 out.samples += 1
                 if sample.ok and sample.messages:
@@ -221,5 +221,6 @@ def lint(spec: Spec, selection: Selection, contexts: Mapping[str, Context], item
     return merge(results, contexts, selection, dataset_rules)
 
 
-def build_contexts(spec: Spec, profile: Profile, token_factory: Callable[[], Any] | None) -> dict[str, Context]:
-    return {ds.name: Context(spec, ds, profile, token_factory) for ds in spec.datasets}
+def build_contexts(spec: Spec, profile: Profile, token_factory: Callable[[], Any] | None,
+                   special_tokens: Mapping[str, str] | None = None) -> dict[str, Context]:
+    return {ds.name: Context(spec, ds, profile, token_factory, dict(special_tokens or {})) for ds in spec.datasets}

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Mapping
 
+from thinklint.checks import foreign, markers, mask, mode, rendering, template, think, trainer, truncation
 from thinklint.checks import format as fmt
-from thinklint.checks import mask, mode, template, think, trainer, truncation
 from thinklint.context import Check
 
 __all__ = ["REGISTRY", "Check"]
@@ -32,21 +32,28 @@ REGISTRY: Mapping[str, Check] = {
     "THK001": Check(sample=think.unclosed),
     "THK002": Check(sample=think.stray_close),
     "THK003": Check(sample=think.multiple_blocks),
+    "THK004": Check(sample=markers.outside_assistant),
     "THK005": Check(sample=think.text_before_block),
     "THK006": Check(sample=think.duplicate_reasoning),
-    "THK007": Check(sample=think.near_miss),
+    "THK007": Check(sample=markers.near_miss),
     "THK008": Check(sample=think.non_canonical),
-    "THK009": Check(sample=think.ignored_key),
-    "THK010": Check(sample=think.markers_in_field),
+    "THK009": Check(sample=markers.ignored_key),
+    "THK010": Check(sample=markers.markers_in_field),
+    "THK011": Check(sample=think.prefilled_opener),
+    "THK012": Check(sample=foreign.foreign_markers),
+    "THK013": Check(sample=markers.doubled_by_template),
+    "THK014": Check(sample=foreign.channel_markup),
     "MOD001": Check(sample=mode.declared_mode),
     "MOD002": Check(sample=mode.no_think_with_reasoning),
     "MOD003": Check(sample=mode.think_without_reasoning),
     "MOD004": Check(sample=mode.missing_empty_block),
     "MOD005": Check(sample=mode.unsupported_mode),
     "MOD006": Check(dataset=mode.thinking_ratio),
-    "MOD007": Check(sample=mode.trainer_drops_reasoning),
+    "MOD007": Check(sample=rendering.trainer_drops_reasoning),
     "MOD008": Check(sample=trainer.reasoning_field_ignored),
     "MOD009": Check(sample=trainer.openai_thinking_off),
+    "MOD010": Check(sample=rendering.template_drops_reasoning),
+    "MOD011": Check(sample=mode.switch_not_read),
     "MSK001": Check(sample=mask.supervised_prompt),
     "MSK002": Check(sample=mask.no_supervised),
     "MSK003": Check(sample=mask.eot_unsupervised),
