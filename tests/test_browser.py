@@ -78,8 +78,8 @@ def test_report_renders_and_filters(tmp_path: Path, page: Path, browser: Chromiu
     assert count(browser, "#summary .card") == 6 and count(browser, "#summary .panel") == 4, see
     assert count(browser, "svg.chart rect") > 0, see
     # the findings table, and the script ran (the CSP allowed it by its hash)
-    assert count(browser, "#findings-table tbody tr") == 10, see
-    assert browser.eval("document.getElementById('f-count').textContent").startswith("10 of 10 findings shown"), see
+    assert count(browser, "#findings-table tbody tr") == 11, see
+    assert browser.eval("document.getElementById('f-count').textContent").startswith("11 of 11 findings shown"), see
     # token views: trained and masked tokens look different
     assert count(browser, ".tv.tokens .seg") > 20 and count(browser, ".tv.tokens span.t") > 50, see
     colours = browser.eval("[getComputedStyle(document.querySelector('.tv.tokens span.t')).backgroundColor, "
@@ -96,7 +96,7 @@ def test_report_renders_and_filters(tmp_path: Path, page: Path, browser: Chromiu
     choose(browser, "severity", "warning")
     assert visible_rules(browser) == ["THK008"], see
     click(browser, "#f-reset")
-    assert count(browser, "#findings-table tbody tr") == 10 and count(browser, "article.sample") == 8, see
+    assert count(browser, "#findings-table tbody tr") == 11 and count(browser, "article.sample") == 8, see
     # a click on a rule in the summary filters the table by it
     click(browser, 'button.rulebtn[data-rule="MSK005"]')
     assert visible_rules(browser) == ["MSK005", "MSK005"], see
