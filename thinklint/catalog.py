@@ -38,6 +38,7 @@ class Rule:
     pattern: Mapping[str, Any] | None = None
     source: str = ""
     origin: str = "builtin"  # builtin | spec | plugin
+    stage: str = "check"  # check | dryrun (needs a forward pass: only `thinklint dryrun` runs it)
 
     @property
     def needs_tokenizer(self) -> bool:
@@ -61,7 +62,7 @@ def _make(data: Mapping[str, Any], source: str, origin: str, check: Check | None
         severity=data["severity"], summary=data["summary"], check=check,
         fixable=data.get("fixable", "never"), options_schema=data.get("options", {}),
         docs=data.get("docs", {}), examples=data.get("examples", {}), pattern=data.get("pattern"),
-        source=source, origin=origin,
+        source=source, origin=origin, stage=data.get("stage", "check"),
     )
 
 
@@ -72,6 +73,9 @@ def load_rule_file(path: Path) -> Rule:
     if errors:
         raise errors[0]
     rule = _make(located.value, source, "builtin")
+    if rule.stage == "dryrun" and rule.check.dryrun is None:
+        raise SourceError(source, located.line_of(("stage",)), "stage",
+                          f"{rule.code} is a dryrun rule but its check has no dryrun function")
     if rule.code[:3] != {"format": "FMT", "think-placement": "THK", "mode": "MOD", "mask": "MSK",
                          "template": "TPL", "truncation": "TRN"}[rule.category]:
         raise SourceError(source, located.line_of(("category",)), "category",

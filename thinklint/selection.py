@@ -63,7 +63,9 @@ def _severity(code: str, default: str, overrides: Mapping[str, str]) -> str:
 
 def select_rules(rules: Mapping[str, Rule], spec_rules: RulesSpec, *, has_tokenizer: bool,
                  cli_select: tuple[str, ...] | None = None, cli_ignore: tuple[str, ...] = (),
-                 cli_extend: tuple[str, ...] = (), source: str = "") -> Selection:
+                 cli_extend: tuple[str, ...] = (), source: str = "", stage: str = "check") -> Selection:
+    """The active rules of a `stage`: `check` leaves out the rules only a forward pass can run;
+    `dryrun` keeps the rules with a dryrun function (its own and the mask rules it confirms)."""
     select = list(cli_select if cli_select is not None else (spec_rules.select or ("ALL",)))
     select += [*spec_rules.extend_select, *cli_extend]
     ignore = [*spec_rules.ignore, *cli_ignore]
@@ -79,6 +81,8 @@ def select_rules(rules: Mapping[str, Rule], spec_rules: RulesSpec, *, has_tokeni
     active, skipped = [], []
     for code, rule in rules.items():
         if not enabled(code, select, ignore):
+            continue
+        if (stage == "check" and rule.stage != "check") or (stage == "dryrun" and rule.check.dryrun is None):
             continue
         if rule.needs_tokenizer and not has_tokenizer:
             skipped.append(code)
