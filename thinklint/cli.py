@@ -239,7 +239,6 @@ def dryrun_cmd(config: Path | None, model_ref: str, samples: int, targets: tuple
         batch_size=batch_size, output_format=output_format, trust_remote_code=trust_remote_code,
         color=output_format == "text" and (tty or bool(os.environ.get("FORCE_COLOR"))),
         progress=not no_progress and sys.stderr.isatty(),
-        verbose=bool(click.get_current_context().find_root().params.get("verbose")),
     )
     sys.exit(run_dryrun(settings))
 

@@ -59,6 +59,8 @@ def budget_bytes(placement: Placement) -> int:
 
 def _unrunnable(model: Any, pick: Picked) -> str | None:
     n = len(pick.encoding)
+    if n == 0:
+        return "no tokens: nothing to run"
     limit = max_positions(model)
     if limit is not None and n > limit:
         return (f"{n:,} tokens, more than the model's max_position_embeddings {limit:,}: "

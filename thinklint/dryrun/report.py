@@ -53,15 +53,23 @@ def _plain(rows: list[tuple[str, ...]], indent: str = "  ") -> list[str]:
 def _rich(title: str, rows: list[tuple[str, ...]]) -> str:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
+    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
     for c, name in enumerate(HEADER):
         table.add_column(name, justify="left" if c == 0 else "right")
     for i, r in enumerate(rows):
-        table.add_row(*r, style="bold" if i == len(rows) - 1 else None)
+        last = i == len(rows) - 1
+        table.add_row(*r, style="bold" if last else None, end_section=i == len(rows) - 2)
     buffer = StringIO()
-    Console(file=buffer, force_terminal=True, width=100).print(table)
+    console = Console(file=buffer, force_terminal=True, width=max(100, len(title) + 2))
+    console.print(Text(title, style="bold cyan"), soft_wrap=True)  # a long title stays on one line
+    console.print(table)
     return buffer.getvalue().rstrip("\n")
+
+
+def _small(value: float) -> str:
+    return "0" if value == 0 else f"{value:.1e}"
 
 
 def sample_title(s: SampleLoss) -> str:
@@ -71,8 +79,9 @@ def sample_title(s: SampleLoss) -> str:
     if s.recomputed_mean is None:
         return f"{head} · no loss"
     model = _num(s.model_mean, 4)
-    diff = f"{abs(s.model_mean - s.recomputed_mean):.1e}" if s.model_mean is not None else "-"
-    leak = f" · leak probe {s.leak_delta:.1e} at {s.leak_positions} masked positions" if s.leak_delta is not None else ""
+    diff = _small(abs(s.model_mean - s.recomputed_mean)) if s.model_mean is not None else "-"
+    leak = (f" · leak probe {_small(s.leak_delta)} at {s.leak_positions} masked positions"
+            if s.leak_delta is not None else "")
     return f"{head} · loss {s.recomputed_mean:.4f} (model {model}, |diff| {diff}){leak}"
 
 

@@ -65,11 +65,11 @@ def pick(spec: Spec, settings: DryrunSettings) -> Picks:
     tokens = factory()
     picked: list[Picked] = []
     skipped: list[Skipped] = []
-    files = 0
+    files: set[Any] = set()
     for item, line in _targets(spec, settings):
         if line is None and len(picked) >= settings.samples:
             break
-        files += 1
+        files.add(item.path)
         ctx = Context(spec, item.dataset, profile, factory)
         found = False
         for record in _records(item, line):
@@ -88,4 +88,4 @@ def pick(spec: Spec, settings: DryrunSettings) -> Picks:
             picked.append(Picked(sample, ctx, encoded))
         if line is not None and not found:
             raise UsageError(f"{item.display} has no sample on line {line}")
-    return Picks(tuple(picked), tuple(skipped), files, tokens)
+    return Picks(tuple(picked), tuple(skipped), len(files), tokens)

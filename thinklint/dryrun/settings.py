@@ -23,6 +23,5 @@ class DryrunSettings:
     trust_remote_code: bool = False
     color: bool = False  # rich tables (a TTY)
     progress: bool = False  # a progress bar on stderr
-    verbose: bool = False
     tolerance: Tolerance = field(default_factory=Tolerance)
     seed: int = 0  # the leak probe's noise
