@@ -42,3 +42,9 @@ def build_tiny_qwen3(folder: Path, seed: int = 0) -> Path:
     finally:
         hf_logging.enable_progress_bar()  # type: ignore[no-untyped-call]
     return folder
+
+
+if __name__ == "__main__":  # python -m tests.dryrun.tiny OUT: the model of the README's dry run
+    import sys
+
+    print(build_tiny_qwen3(Path(sys.argv[1] if len(sys.argv) > 1 else "tiny-qwen3")))
