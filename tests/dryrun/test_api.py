@@ -197,3 +197,20 @@ def test_results_keep_the_data_order(repo: Repo, tiny_model: Any) -> None:
     result = run(spec, tiny_model, batch_size=1)
     assert [s.location.index for s in result.samples] == [0, 1, 2]
     assert result.samples[0].batch.index == 2  # the shortest sample ran last
+
+
+def test_a_loss_function_that_fails_is_a_finding(repo: Repo, tiny_model: Any) -> None:
+    def broken(logits: Any, labels: Any, vocab_size: int, **kwargs: Any) -> Any:
+        raise ValueError("Expected input batch_size to match target batch_size")
+
+    tiny_model.loss_function = broken
+    try:
+        result = run(repo([THINKING, NON_THINKING]), tiny_model, batch_size=2)
+    finally:
+        del tiny_model._loss_function
+    messages = [(f.sample, f.message) for f in result.findings if f.rule == "MSK007"]
+    assert {s for s, _ in messages} == {0, 1}
+    assert any("the model's loss function failed: ValueError" in m for _, m in messages)
+    assert any("the forward pass with labels failed for its batch of 2 samples" in m for _, m in messages)
+    # measured all the same, from the logits of a forward pass without labels
+    assert all(s.recomputed_mean is not None and s.loss_tokens for s in result.samples)

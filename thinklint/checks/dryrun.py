@@ -59,23 +59,33 @@ def empty_think_policy(r: SampleLoss, ctx: Context, opts: Mapping[str, Any]) -> 
 
 
 def loss_mismatch(r: SampleLoss, ctx: Context, opts: Mapping[str, Any]) -> Iterator[Violation]:
+    yield from _sample_mismatch(r)
+    yield from _batch_mismatch(r)
+
+
+def _sample_mismatch(r: SampleLoss) -> Iterator[Violation]:
     tol = r.tolerance
+    mean = r.recomputed_mean
     if r.error:
         yield Violation(f"the model's loss cannot be confirmed: {r.error}")
-        return
-    mean = r.recomputed_mean
-    if mean is not None and r.model_mean is not None and not tol.close(r.model_mean, mean):
+    elif mean is not None and r.model_mean is not None and not tol.close(r.model_mean, mean):
         yield Violation(f"the model's loss {r.model_mean:.6f} differs from the recomputed {mean:.6f} "
                         f"(shifted cross-entropy, mean over the {r.loss_tokens} supervised tokens; "
                         f"allowed: {tol.describe()})")
     elif r.loss_tokens and r.model_sum is not None and not tol.close(r.model_sum, r.recomputed_sum):
         yield Violation(f"the model's summed loss {r.model_sum:.4f} (num_items_in_batch, as the Trainer reduces) "
                         f"differs from the recomputed sum {r.recomputed_sum:.4f}")
+
+
+def _batch_mismatch(r: SampleLoss) -> Iterator[Violation]:
+    """Said once per batch, on its first sample: the forward pass's own loss for the whole batch."""
     b = r.batch
-    if r.first_in_batch and b.forward_error and not r.error:
+    if not r.first_in_batch:
+        return
+    if b.forward_error:
         yield Violation(f"the forward pass with labels failed for its batch of {b.size} samples: {b.forward_error}")
-    if r.first_in_batch and b.forward_mean is not None and b.recomputed_mean is not None \
-            and not tol.close(b.forward_mean, b.recomputed_mean):
+    elif b.forward_mean is not None and b.recomputed_mean is not None \
+            and not r.tolerance.close(b.forward_mean, b.recomputed_mean):
         yield Violation(f"the forward pass's loss {b.forward_mean:.6f} for its batch of {b.size} samples differs "
                         f"from the recomputed batch mean {b.recomputed_mean:.6f}: the forward adds or drops a term "
                         "(an auxiliary loss, another reduction)")

@@ -20,6 +20,7 @@ a CPU and far more on a GPU, for accuracy the tolerance does not need.
 from __future__ import annotations
 
 from bisect import bisect_left
+from dataclasses import replace
 from typing import Any, Sequence
 
 import torch
@@ -56,7 +57,7 @@ def _vocab_size(model: Any, logits: torch.Tensor) -> int:
 
 
 def _model_losses(model: Any, logits: torch.Tensor, labels: torch.Tensor,
-                  vocab: int) -> tuple[float | None, float | None]:
+                  vocab: int) -> tuple[float, float | None]:
     """(mean, sum) by the model's own loss function; the sum is None when it takes no num_items_in_batch."""
     loss_fn = model.loss_function
     mean = float(loss_fn(logits=logits[None], labels=labels[None], vocab_size=vocab))
@@ -114,56 +115,67 @@ def _segments(pick: Picked, loss_at: list[int], nll: list[float]) -> tuple[Segme
     return tuple(out)
 
 
+def _outside_vocab(gold: torch.Tensor, supervised: torch.Tensor, rows: int) -> str | None:
+    bad = ((gold < 0) | (gold >= rows)).nonzero()
+    if not bad.numel():
+        return None
+    k = int(bad[0, 0])
+    return (f"label {int(gold[k])} at token {int(supervised[k]) + 1} is not a token id of the model "
+            f"(0..{rows - 1}): a cross-entropy over it fails or reads past the logits")
+
+
+def _measure_sample(model: Any, pick: Picked, lg: torch.Tensor, lab: torch.Tensor, vocab: int,
+                    alone: torch.Tensor | None, batch: BatchLoss, tolerance: Tolerance,
+                    generator: torch.Generator) -> SampleLoss:
+    """One sample of a batch; `alone` is the forward loss when the batch holds only this sample."""
+    length = lab.shape[0]
+    targets = lab[1:]
+    supervised = (targets != IGNORE_INDEX).nonzero().squeeze(-1).cpu()
+    gold = targets[supervised.to(targets.device)]
+    result = SampleLoss(sample=pick.sample, encoding=pick.encoding, segments=_segments(pick, [], []),
+                        loss_tokens=supervised.numel(), recomputed_sum=0.0, model_mean=None, model_sum=None,
+                        leak_delta=None, leak_positions=0, batch=batch, first_in_batch=False, tolerance=tolerance,
+                        first_label_dropped=bool(lab[0] != IGNORE_INDEX))
+    error = _outside_vocab(gold, supervised, lg.shape[-1])
+    if error:
+        return replace(result, error=error, labels_valid=False)
+    nll = recompute(lg, supervised.to(lg.device), gold).tolist()
+    loss_at = [t + 1 for t in supervised.tolist()]  # position t predicts token t + 1
+    result = replace(result, segments=_segments(pick, loss_at, nll), recomputed_sum=sum(nll))
+    if not nll:
+        return result  # nothing to compare: MSK002 says so
+    if not hasattr(model, "loss_function"):
+        if alone is not None:
+            return replace(result, model_mean=float(alone))
+        return replace(result, error="the model has no loss_function to apply per sample: run with --batch-size 1")
+    try:
+        mean, total = _model_losses(model, lg, lab, vocab)
+    except Exception as exc:  # a model's own loss code can fail in any way: that is the finding
+        return replace(result, error=f"the model's loss function failed: {type(exc).__name__}: {exc}")
+    masked = torch.cat([(targets == IGNORE_INDEX).nonzero().squeeze(-1).cpu(),
+                        torch.tensor([length - 1])])  # the last position's logits predict past the end
+    positions = probe_positions(masked, supervised, length, generator)
+    delta = _leak_delta(model, lg, lab, vocab, positions, mean, generator)
+    return replace(result, model_mean=mean, model_sum=total, leak_delta=delta, leak_positions=positions.numel())
+
+
 def measure_batch(model: Any, picks: Sequence[Picked], tensors: Tensors, logits: torch.Tensor,
                   forward_loss: torch.Tensor | None, batch_index: int, tolerance: Tolerance,
                   generator: torch.Generator, forward_error: str | None = None) -> list[SampleLoss]:
     """One SampleLoss per sample of the batch, in batch order (call under torch.inference_mode)."""
     vocab = _vocab_size(model, logits)
-    has_loss_fn = hasattr(model, "loss_function")
-    partial: list[dict[str, Any]] = []
-    batch_sum, batch_n = 0.0, 0
-    for i, pick in enumerate(picks):
-        length = tensors.lengths[i]
-        lg, lab = logits[i, :length], tensors.labels[i, :length]
-        targets = lab[1:]
-        supervised = (targets != IGNORE_INDEX).nonzero().squeeze(-1).cpu()
-        gold = targets[supervised.to(targets.device)]
-        fields: dict[str, Any] = dict(sample=pick.sample, encoding=pick.encoding, loss_tokens=supervised.numel(),
-                                      first_label_dropped=bool(lab[0] != IGNORE_INDEX), tolerance=tolerance,
-                                      model_mean=None, model_sum=None, leak_delta=None, leak_positions=0,
-                                      error=None, recomputed_sum=0.0)
-        outside = gold[(gold < 0) | (gold >= logits.shape[-1])]
-        if outside.numel():
-            at = int(supervised[((gold < 0) | (gold >= logits.shape[-1])).nonzero()[0, 0].item()]) + 1
-            fields["error"] = (f"label {int(outside[0])} at token {at} is not a token id of the model "
-                               f"(0..{logits.shape[-1] - 1}): a cross-entropy over it fails or reads past the logits")
-            fields["segments"] = _segments(pick, [], [])
-            partial.append(fields)
-            continue
-        nll = recompute(lg, supervised.to(lg.device), gold).tolist()
-        loss_at = [t + 1 for t in supervised.tolist()]  # the token whose label position t predicts
-        fields["segments"] = _segments(pick, loss_at, nll)
-        fields["recomputed_sum"] = sum(nll)
-        batch_sum += fields["recomputed_sum"]
-        batch_n += len(nll)
-        if not has_loss_fn:
-            if len(picks) == 1 and forward_loss is not None:
-                fields["model_mean"] = float(forward_loss)
-            else:
-                fields["error"] = "the model has no loss_function to apply per sample: run with --batch-size 1"
-        elif nll:
-            try:
-                fields["model_mean"], fields["model_sum"] = _model_losses(model, lg, lab, vocab)
-                masked = ((targets == IGNORE_INDEX).nonzero().squeeze(-1).cpu())
-                masked = torch.cat([masked, torch.tensor([length - 1])])  # the last logits predict past the end
-                positions = probe_positions(masked, supervised, length, generator)
-                fields["leak_positions"] = positions.numel()
-                fields["leak_delta"] = _leak_delta(model, lg, lab, vocab, positions, fields["model_mean"], generator)
-            except Exception as exc:  # a model's own loss code can fail in any way: that is the finding
-                fields["error"] = f"the model's loss function failed: {type(exc).__name__}: {exc}"
-        partial.append(fields)
-    forward_mean = float(forward_loss) if forward_loss is not None and batch_n else None
-    batch = BatchLoss(batch_index, len(picks), tensors.padded_length, forward_mean,
-                      batch_sum / batch_n if batch_n else None, tuple(p.sample.location for p in picks),
-                      forward_error)
-    return [SampleLoss(batch=batch, first_in_batch=(i == 0), **fields) for i, fields in enumerate(partial)]
+    locations = tuple(p.sample.location for p in picks)
+    pending = BatchLoss(batch_index, len(picks), tensors.padded_length, None, None, locations, forward_error)
+    alone = forward_loss if len(picks) == 1 else None
+    results = [
+        _measure_sample(model, pick, logits[i, :tensors.lengths[i]], tensors.labels[i, :tensors.lengths[i]], vocab,
+                        alone, pending, tolerance, generator)
+        for i, pick in enumerate(picks)
+    ]
+    # a sample with a label outside the vocabulary ran fully masked (engine._forward_labels)
+    counted = [r for r in results if r.labels_valid]
+    n = sum(r.loss_tokens for r in counted)
+    total = sum(r.recomputed_sum for r in counted)
+    batch = replace(pending, forward_mean=float(forward_loss) if forward_loss is not None and n else None,
+                    recomputed_mean=total / n if n else None)
+    return [replace(r, batch=batch, first_in_batch=i == 0) for i, r in enumerate(results)]

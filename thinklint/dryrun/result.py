@@ -123,6 +123,7 @@ class SampleLoss:
     tolerance: Tolerance = field(default_factory=Tolerance)
     first_label_dropped: bool = False
     error: str | None = None
+    labels_valid: bool = True  # False: a label is not a token id, the batch's forward ran it fully masked
 
     @property
     def location(self) -> Location:
