@@ -10,14 +10,16 @@ from typing import Any, Callable, Iterable, TextIO
 from thinklint.baseline import apply_baseline, load_baseline, write_baseline
 from thinklint.catalog import Rule, all_rules, custom_rules
 from thinklint.context import Context
-from thinklint.engine import FileResult, Result, build_contexts, merge, plan
+from thinklint.engine import FileResult, Result, build_contexts, display_path, merge, plan
 from thinklint.fsutil import atomic_write
+from thinklint.model import Finding
 from thinklint.profiles import Profile, resolve_profile
 from thinklint.readers.files import DEFAULT_MAX_LINE_BYTES
 from thinklint.reporters import Report, render
 from thinklint.selection import Selection, select_rules
 from thinklint.settings import Settings
 from thinklint.spec import Spec, find_spec, load_spec
+from thinklint.tokenizer_files import special_tokens
 from thinklint.yamlsrc import SourceError
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -63,11 +65,12 @@ def token_factory(spec: Spec, profile: Profile, settings: Settings) -> Callable[
     return build
 
 
-def prepare(spec: Spec, settings: Settings) -> tuple[dict[str, Rule], Selection]:
-    rules = all_rules(custom_rules(spec.rules.custom, spec.display))
+def prepare(spec: Spec, settings: Settings, stage: str = "check") -> tuple[dict[str, Rule], Selection]:
+    rules = all_rules(custom_rules(spec.rules.custom, spec.display, spec.located))
     selection = select_rules(rules, spec.rules, has_tokenizer=bool(spec.model.tokenizer),
                              cli_select=settings.select, cli_ignore=settings.ignore,
-                             cli_extend=settings.extend_select, source=spec.display)
+                             cli_extend=settings.extend_select, source=spec.display, located=spec.located,
+                             root=spec.root, stage=stage)
     return rules, selection
 
 
@@ -75,7 +78,7 @@ def build_run(spec: Spec, settings: Settings, profile: Profile) -> tuple[Selecti
     """The selection and per-dataset contexts of a run (in the main process and in each worker)."""
     _rules, selection = prepare(spec, settings)
     factory = token_factory(spec, profile, settings) if selection.needs_tokenizer else None
-    return selection, build_contexts(spec, profile, factory)
+    return selection, build_contexts(spec, profile, factory, special_tokens(spec))
 
 
 def _cache_folder(spec: Spec, settings: Settings, selection: Selection, profile: Profile,
@@ -99,7 +102,7 @@ def run_lint(spec: Spec, settings: Settings, progress: Callable[[int, int], None
     rules, selection = prepare(spec, settings)
     profile = load_profile(spec)
     factory = token_factory(spec, profile, settings) if selection.needs_tokenizer else None
-    contexts = build_contexts(spec, profile, factory)
+    contexts = build_contexts(spec, profile, factory, special_tokens(spec))
     items = plan(spec, settings.paths)
     max_line = settings.max_line_bytes or DEFAULT_MAX_LINE_BYTES
     folder = _cache_folder(spec, settings, selection, profile, max_line)
@@ -139,6 +142,30 @@ def _progress(settings: Settings, spec: Spec) -> Any:
     return progress.Progress(total)
 
 
+def html_extras(spec: Spec, settings: Settings, result: Result, profile: Profile,
+                findings: list[Finding]) -> dict[str, object]:
+    """What the HTML report shows beyond findings; gathered here, so rules and reporters stay pure.
+
+    Sample views re-read only the files with findings, and only for the HTML format.
+    """
+    from thinklint.show import dataset_of_paths, gather_views
+
+    if result.lengths:
+        note = ""
+    elif spec.model.tokenizer:
+        note = "No token lengths: no token-level rule (MSK, TPL, TRN) ran, or no sample could be encoded."
+    else:
+        note = "Token lengths need model.tokenizer in the spec."
+    return {
+        "views": gather_views(spec, settings, profile, findings, settings.max_views),
+        "dataset_of": dataset_of_paths(spec, settings),
+        "lengths": result.lengths,
+        "lengths_note": note,
+        "spec": display_path(spec.path) if spec.path else spec.display,
+        "min_thinking_ratio": spec.policy.min_thinking_ratio,
+    }
+
+
 def run_check(settings: Settings, out: TextIO | None = None, err: TextIO | None = None) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
@@ -150,15 +177,20 @@ def run_check(settings: Settings, out: TextIO | None = None, err: TextIO | None 
         if bar is not None:
             bar.close()
     findings = list(result.findings)
-    if settings.baseline:
-        findings = apply_baseline(findings, load_baseline(settings.baseline))
+    # read the old baseline before writing the new one: they may be the same file
+    known = load_baseline(settings.baseline) if settings.baseline else None
     if settings.write_baseline:
+        # every current finding, the known ones included: rewriting a baseline must not forget them
         n = write_baseline(settings.write_baseline, findings)
         err.write(f"thinklint: wrote {n} findings to {settings.write_baseline}\n")
+    if settings.baseline and known is not None:
+        findings = apply_baseline(findings, known, settings.baseline.parent)
+    extras = html_extras(spec, settings, result, profile, findings) if settings.output_format == "html" else {}
     report = Report(findings=tuple(findings), files=result.files, samples=result.samples, rules=rules,
                     datasets=result.datasets, statistics=settings.statistics,
                     color=bool(settings.color) and settings.output_file is None,
-                    skipped_token_rules=result.skipped_token_rules, cutoff_len=spec.training.cutoff_len)
+                    skipped_token_rules=result.skipped_token_rules, cutoff_len=spec.training.cutoff_len,
+                    extras=extras)
     text = render(settings.output_format, report)
     if settings.output_file:
         atomic_write(settings.output_file, text.encode("utf-8"))

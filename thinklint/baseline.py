@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections import Counter
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
@@ -19,14 +21,35 @@ from thinklint.yamlsrc import SourceError
 VERSION = 1
 
 
-def fingerprint(f: Finding) -> str:
-    key = "\x1f".join((f.rule, f.path, f.digest or str(f.sample), f.message))
+def fingerprint(f: Finding, path: str | None = None) -> str:
+    """`path` replaces the finding's displayed path (which is relative to the working directory)."""
+    key = "\x1f".join((f.rule, f.path if path is None else path, f.digest or str(f.sample), f.message))
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:24]
 
 
+def _relative(display: str, base: Path) -> str:
+    """A finding's path relative to the baseline's folder, so that the working directory does not matter."""
+    return _relative_in(display, str(base), os.getcwd())
+
+
+@lru_cache(maxsize=4096)
+def _relative_in(display: str, base: str, cwd: str) -> str:
+    target = (Path(cwd) / display).resolve()
+    folder = (Path(cwd) / base).resolve()
+    try:
+        return target.relative_to(folder).as_posix()
+    except ValueError:
+        try:
+            return Path(os.path.relpath(target, folder)).as_posix()
+        except ValueError:  # another drive on Windows
+            return display
+
+
 def write_baseline(path: Path, findings: Iterable[Finding]) -> int:
-    entries = [{"rule": f.rule, "path": f.path, "sample": f.sample, "fingerprint": fingerprint(f)}
-               for f in findings]
+    entries = []
+    for f in findings:
+        rel = _relative(f.path, path.parent)
+        entries.append({"rule": f.rule, "path": rel, "sample": f.sample, "fingerprint": fingerprint(f, rel)})
     payload = json.dumps({"version": VERSION, "findings": entries}, indent=1) + "\n"
     atomic_write(path, payload.encode("utf-8"))
     return len(entries)
@@ -45,12 +68,15 @@ def load_baseline(path: Path) -> Counter[str]:
     return Counter(prints)
 
 
-def apply_baseline(findings: Iterable[Finding], known: Counter[str]) -> list[Finding]:
-    """Drop findings the baseline knows, as many times as it knows them."""
+def apply_baseline(findings: Iterable[Finding], known: Counter[str], base: Path | None = None) -> list[Finding]:
+    """Drop findings the baseline knows, as many times as it knows them.
+
+    `base` is the baseline file's folder: paths are fingerprinted relative to it, as written.
+    """
     left = Counter(known)
     out = []
     for f in findings:
-        fp = fingerprint(f)
+        fp = fingerprint(f, _relative(f.path, base) if base is not None else None)
         if left[fp] > 0:
             left[fp] -= 1
         else:

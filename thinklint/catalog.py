@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from thinklint.checks import REGISTRY, Check
-from thinklint.checks.pattern import pattern_check
+from thinklint.checks.pattern import pattern_check, pattern_problem
 from thinklint.model import TOKEN_CATEGORIES, category_of
-from thinklint.resources import rules_dir, validator
-from thinklint.yamlsrc import Located, SourceError, load_trusted, load_yaml, validate
+from thinklint.resources import load_checked, rules_dir, validator
+from thinklint.yamlsrc import Located, SourceError, load_trusted, validate
 
 ENTRY_POINT_GROUP = "thinklint.rules"
 
@@ -38,6 +38,7 @@ class Rule:
     pattern: Mapping[str, Any] | None = None
     source: str = ""
     origin: str = "builtin"  # builtin | spec | plugin
+    stage: str = "check"  # check | dryrun (needs a forward pass: only `thinklint dryrun` runs it)
 
     @property
     def needs_tokenizer(self) -> bool:
@@ -61,24 +62,22 @@ def _make(data: Mapping[str, Any], source: str, origin: str, check: Check | None
         severity=data["severity"], summary=data["summary"], check=check,
         fixable=data.get("fixable", "never"), options_schema=data.get("options", {}),
         docs=data.get("docs", {}), examples=data.get("examples", {}), pattern=data.get("pattern"),
-        source=source, origin=origin,
+        source=source, origin=origin, stage=data.get("stage", "check"),
     )
 
 
 def load_rule_file(path: Path, trusted: bool = False) -> Rule:
     """A rule declaration; `trusted` (thinklint's own, checked by its tests) skips the schema at run time."""
-    source = str(path)
-    text = path.read_text(encoding="utf-8")
-    located = Located(load_trusted(text), {}) if trusted else load_yaml(text, source)
-    if not trusted:
-        errors = validate(located, validator("rule"), source)
-        if errors:
-            raise errors[0]
-    rule = _make(located.value, source, "builtin")
-    if rule.code[:3] != {"format": "FMT", "think-placement": "THK", "mode": "MOD", "mask": "MSK",
-                         "template": "TPL", "truncation": "TRN"}[rule.category]:
-        raise SourceError(source, located.line_of(("category",)), "category",
-                          f"{rule.category} does not match the prefix of {rule.code}")
+    data = load_trusted(path.read_text(encoding="utf-8")) if trusted else load_checked(path, "rule", "rule")
+    pattern = data.get("pattern")
+    problem = pattern_problem(pattern) if pattern else None
+    if problem:
+        raise SourceError(str(path), None, f"pattern.{problem[0]}", problem[1])
+    rule = _make(data, str(path), "builtin")
+    if category_of(rule.code) != rule.category:
+        raise SourceError(str(path), None, "category", f"{rule.category} does not match the prefix of {rule.code}")
+    if rule.stage == "dryrun" and rule.check.dryrun is None:
+        raise SourceError(str(path), None, "stage", f"{rule.code} is a dryrun rule but its check has no dryrun function")
     return rule
 
 
@@ -113,10 +112,19 @@ def plugin_rules() -> Mapping[str, Rule]:
     return out
 
 
-def custom_rules(entries: Iterable[Mapping[str, Any]], source: str) -> dict[str, Rule]:
+def custom_rules(entries: Iterable[Mapping[str, Any]], source: str,
+                 located: Located | None = None) -> dict[str, Rule]:
     """Pattern rules declared in the spec's `rules.custom` (already schema-checked with the spec)."""
     out = {}
-    for data in entries:
+    for i, data in enumerate(entries):
+        problem = pattern_problem(data["pattern"])
+        if problem:
+            where = ("rules", "custom", i, "pattern", problem[0])
+            raise SourceError(source, located.line_of(where) if located else None,
+                              f"rules.custom[{i}].pattern.{problem[0]}", problem[1])
+        if data["code"] in out:
+            raise SourceError(source, located.line_of(("rules", "custom", i, "code")) if located else None,
+                              f"rules.custom[{i}].code", f"{data['code']} is declared twice")
         out[data["code"]] = _make(data, source, "spec")
     return out
 

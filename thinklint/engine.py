@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from thinklint.context import Context, DatasetStats
-from thinklint.facts import SampleFacts, sample_facts, stamp
+from thinklint.facts import SampleFacts, place, sample_facts, thinking_code
 from thinklint.model import Finding, Location, Problem, Sample, Violation
 from thinklint.profiles import Profile
 from thinklint.readers.files import DEFAULT_MAX_LINE_BYTES, FileError, Record, decode, read_records
@@ -48,6 +48,9 @@ class FileResult:
     file: bool = False  # a data file was opened (not a dataset-level notice)
     #: (digest, facts) of every sample in file order, when asked for (the cache keeps them); None: not kept
     facts: list[tuple[str, SampleFacts]] | None = None
+    #: untruncated token length -> number of samples; filled only when token rules ran (the encoding
+    #: is then already cached, so counting it is free; structural runs never encode)
+    lengths: dict[int, int] = field(default_factory=dict)
 
 
 def display_path(path: Path, cwd: Path | None = None) -> str:
@@ -70,8 +73,14 @@ def expand(dataset: DatasetSpec) -> list[Path]:
     return sorted(found)
 
 
+def _wanted(f: Path, wanted: set[Path]) -> bool:
+    """A file named in `only`, or below a folder named there (`thinklint check data/`)."""
+    r = f.resolve()
+    return r in wanted or any(parent in wanted for parent in r.parents)
+
+
 def plan(spec: Spec, only: Iterable[str] = ()) -> list[WorkItem]:
-    """Every (dataset, file) to check; with `only` (pre-commit's file list), just those files."""
+    """Every (dataset, file) to check; with `only` (pre-commit's file list, or folders), just those files."""
     wanted = {Path(p).resolve() for p in only}
     items: list[WorkItem] = []
     for ds in spec.datasets:
@@ -85,12 +94,12 @@ def plan(spec: Spec, only: Iterable[str] = ()) -> list[WorkItem]:
             pats = ", ".join(ds.paths)
             items.append(WorkItem(ds, None, where, Problem("no_files", f"dataset {ds.name!r}: {pats} matches no file")))
         for f in files:
-            if not wanted or f.resolve() in wanted:
+            if not wanted or _wanted(f, wanted):
                 items.append(WorkItem(ds, f, display_path(f)))
     return items
 
 
-def _stamp(active: ActiveRule, loc: Location, v: Violation, digest: str) -> Finding:
+def stamp(active: ActiveRule, loc: Location, v: Violation, digest: str) -> Finding:
     r = active.rule
     return Finding(rule=r.code, category=r.category, severity=active.severity,  # type: ignore[arg-type]
                    path=loc.path, line=loc.line, sample=loc.index, message=v.message, turn=v.turn,
@@ -106,7 +115,7 @@ def run_rules(sample: Sample, ctx: Context, selection: Selection, out: FileResul
             continue
         try:
             for v in check.sample(sample, ctx, active.options):
-                out.findings.append(_stamp(active, sample.location, v, sample.digest))
+                out.findings.append(stamp(active, sample.location, v, sample.digest))
         except SourceError:
             raise  # the configuration is wrong (a tokenizer that cannot load): no rule can run
         except Exception as exc:  # a crashing rule is our bug: report it, keep checking
@@ -117,6 +126,26 @@ def run_rules(sample: Sample, ctx: Context, selection: Selection, out: FileResul
 #: samples normalised, and (for token rules) tokenized, together: large enough that one tokenizer call
 #: amortises its overhead, small enough that memory stays flat and progress stays smooth
 BATCH = 64
+
+
+def check_sample(sample: Sample, ctx: Context, selection: Selection) -> FileResult:
+    """The sample rules on one sample (`thinklint show`): findings sorted, as `lint` sorts them."""
+    out = FileResult(sample.location.path, sample.dataset)
+    run_rules(sample, ctx, selection, out)
+    out.findings.sort(key=Finding.sort_key)
+    return out
+
+
+def _length(sample: Sample, ctx: Context) -> int | None:
+    """The sample's untruncated token length (for the HTML report), None when it has no encoding."""
+    try:
+        encoded = ctx.tokens.encode(sample, ctx.dataset)  # a hit: prepared with the batch, or the rules encoded it
+    except SourceError:
+        raise
+    except Exception:  # a crash here is already reported by the rule that met it first
+        return None
+    full = getattr(encoded, "full_length", None)  # Unencodable has none: other rules say why
+    return full if isinstance(full, int) else None
 
 
 def _batches(records: Iterator[Record], size: int) -> Iterator[list[Record]]:
@@ -144,6 +173,13 @@ def prepare_batch(samples: list[Sample], ctx: Context, selection: Selection) -> 
     ready = [s for s in samples if s.ok]
     if not ready:
         return
+    if _wants_lengths(ctx, selection):  # every sample's encoding is read, for its length
+        try:
+            ctx.tokens.prefetch(ready, ctx.dataset)
+        except SourceError:
+            raise
+        except Exception:  # noqa: BLE001 - see the docstring
+            pass
     for active in selection.rules:
         prepare = active.rule.check.prepare
         if prepare is None or selection.ignored_for(ready[0].location.path, active.rule.code):
@@ -165,34 +201,43 @@ def _cacheable(record: Record) -> bool:
     return record.index is not None and record.error_kind != "line_too_long"
 
 
+def _wants_lengths(ctx: Context, selection: Selection) -> bool:
+    return selection.needs_tokenizer and ctx.token_factory is not None
+
+
+def _count(out: FileResult, thinking: int | None, length: int | None) -> None:
+    out.samples += 1
+    out.thinking += thinking == 1
+    out.non_thinking += thinking == 0
+    if length is not None:
+        out.lengths[length] = out.lengths.get(length, 0) + 1
+
+
 def _check_batch(records: list[Record], item: WorkItem, ctx: Context, selection: Selection, out: FileResult,
                  known: Mapping[str, SampleFacts] | None) -> None:
     hits = [known.get(r.digest) if known is not None and _cacheable(r) else None for r in records]
-    samples = {pos: normalise(decode(r), item.dataset, item.display, ctx.profile)
+    samples = {pos: normalise(decode(r), item.dataset, item.display, ctx.profile, ctx.special_tokens)
                for pos, r in enumerate(records) if hits[pos] is None}
     prepare_batch(list(samples.values()), ctx, selection)
+    lengths = _wants_lengths(ctx, selection)
     for pos, record in enumerate(records):
         hit = hits[pos]
         if hit is not None:
-            out.samples += 1
-            out.thinking += hit[0] == 1
-            out.non_thinking += hit[0] == 0
-            out.findings.extend(stamp(hit, item.display, record.line, record.index, record.digest))
+            _count(out, hit[0], hit[2])
+            out.findings.extend(place(hit, item.display, record.line, record.index, record.digest))
             if out.facts is not None:
                 out.facts.append((record.digest, hit))
             continue
         sample = samples[pos]
-        thinking = None
-        if record.index is not None:
-            out.samples += 1
-            if sample.ok and sample.messages:
-                thinking = is_thinking(sample, ctx.profile)
-                out.thinking += thinking is True
-                out.non_thinking += thinking is False
         found, failed = len(out.findings), len(out.errors)
         run_rules(sample, ctx, selection, out)
+        if record.index is None:
+            continue
+        thinking = is_thinking(sample, ctx.profile) if sample.ok and sample.messages else None
+        length = _length(sample, ctx) if lengths and sample.ok else None
+        _count(out, thinking_code(thinking), length)
         if out.facts is not None and _cacheable(record) and len(out.errors) == failed:  # a crash is not a result
-            out.facts.append((record.digest, sample_facts(thinking, out.findings[found:])))
+            out.facts.append((record.digest, sample_facts(thinking, out.findings[found:], length)))
 
 
 def check_file(item: WorkItem, ctx: Context, selection: Selection,
@@ -231,10 +276,10 @@ def dataset_findings(stats: Mapping[str, DatasetStats], contexts: Mapping[str, C
     for name, st in stats.items():
         ctx = contexts[name]
         for active in selection.rules:
-            if active.rule.check.dataset is None:
+            if active.rule.check.dataset is None or selection.ignored_for(st.path, active.rule.code):
                 continue
             for v in active.rule.check.dataset(st, ctx, active.options):
-                out.append(_stamp(active, Location(st.path, None, None), v, ""))
+                out.append(stamp(active, Location(st.path, None, None), v, ""))
     return out
 
 
@@ -246,6 +291,8 @@ class Result:
     datasets: Mapping[str, DatasetStats]
     skipped_token_rules: tuple[str, ...] = ()
     internal_errors: tuple[str, ...] = ()
+    #: untruncated token length -> samples, sorted by length; empty when no token rule ran
+    lengths: Mapping[int, int] = field(default_factory=dict)
 
 
 def merge(results: Iterable[FileResult], contexts: Mapping[str, Context], selection: Selection,
@@ -254,8 +301,11 @@ def merge(results: Iterable[FileResult], contexts: Mapping[str, Context], select
     stats: dict[str, DatasetStats] = {}
     files = samples = 0
     errors: list[str] = []
+    lengths: dict[int, int] = {}
     for r in results:
         findings.extend(r.findings)
+        for n, count in r.lengths.items():
+            lengths[n] = lengths.get(n, 0) + count
         errors.extend(r.errors)
         files += r.file
         samples += r.samples
@@ -265,7 +315,8 @@ def merge(results: Iterable[FileResult], contexts: Mapping[str, Context], select
     if dataset_rules:
         findings.extend(dataset_findings(stats, contexts, selection))
     findings.sort(key=Finding.sort_key)
-    return Result(tuple(findings), files, samples, stats, selection.skipped_token_rules, tuple(errors))
+    return Result(tuple(findings), files, samples, stats, selection.skipped_token_rules, tuple(errors),
+                  dict(sorted(lengths.items())))
 
 
 def lint(spec: Spec, selection: Selection, contexts: Mapping[str, Context], items: list[WorkItem],
@@ -280,5 +331,6 @@ def lint(spec: Spec, selection: Selection, contexts: Mapping[str, Context], item
     return merge(results, contexts, selection, dataset_rules)
 
 
-def build_contexts(spec: Spec, profile: Profile, token_factory: Callable[[], Any] | None) -> dict[str, Context]:
-    return {ds.name: Context(spec, ds, profile, token_factory) for ds in spec.datasets}
+def build_contexts(spec: Spec, profile: Profile, token_factory: Callable[[], Any] | None,
+                   special_tokens: Mapping[str, str] | None = None) -> dict[str, Context]:
+    return {ds.name: Context(spec, ds, profile, token_factory, dict(special_tokens or {})) for ds in spec.datasets}

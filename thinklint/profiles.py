@@ -7,8 +7,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
 
-from thinklint.resources import profiles_dir, validator
-from thinklint.yamlsrc import SourceError, load_trusted, load_yaml, validate
+from thinklint.resources import load_checked, profiles_dir
+from thinklint.yamlsrc import SourceError, load_trusted
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ class Profile:
     close: str | None
     reasoning_fields: tuple[str, ...]
     ignored_fields: tuple[str, ...]
-    inline: str  # parsed | verbatim | stripped | none
+    inline: str  # parsed | verbatim | prefixed | stripped | none
     block_template: str | None
     empty_block: str | None
     empty_on: str
@@ -70,6 +70,12 @@ class Profile:
     notes: tuple[str, ...] = ()
     switches: tuple[Switch, ...] = ()
     answer_prefix: str = ""
+    #: the template writes the mode's prefill before the last assistant turn itself (Nemotron Nano v2)
+    final_prefill: bool = False
+    #: what opens (and closes) the answer: a wrapper the sample writes after its block (Granite 3.3
+    #: <response>…</response>), or the final channel's header (gpt-oss)
+    answer_open: str | None = None
+    answer_close: str | None = None
     chat_template: Mapping[str, Any] = field(default_factory=dict)
     detect: Mapping[str, Any] = field(default_factory=dict)
     source: str = ""
@@ -78,6 +84,28 @@ class Profile:
     @property
     def has_markers(self) -> bool:
         return bool(self.open and self.close)
+
+    @property
+    def inline_markers(self) -> bool:
+        """True when reasoning can sit inline in content between the markers (tags, plain text).
+
+        Harmony channels are not inline markup: gpt-oss reads reasoning from a field only and
+        raises on channel headers in content."""
+        return self.has_markers and self.style in ("tags", "text")
+
+    @property
+    def can_think(self) -> bool:
+        return self.thinking is not None
+
+    def label(self, marker: str | None) -> str:
+        """A marker as messages show it: tags as they are, plain text and channel headers quoted."""
+        if marker is None:
+            return ""
+        return marker if self.style == "tags" else repr(marker)
+
+    @property
+    def markers_label(self) -> str:
+        return f"{self.label(self.open)}/{self.label(self.close)}"
 
     @property
     def supported_modes(self) -> tuple[str, ...]:
@@ -167,24 +195,17 @@ def _build(data: Mapping[str, Any], source: str) -> Profile:
         text_switches=data.get("text_switches", {}), turns=data["turns"],
         end_of_turn=tuple(data["end_of_turn"]), models=tuple(data.get("models", ())),
         notes=tuple(data.get("notes", ())), switches=switches, answer_prefix=block.get("answer_prefix", ""),
+        final_prefill=bool(block.get("final_prefill", False)),
+        answer_open=markers.get("answer_open"), answer_close=markers.get("answer_close"),
         chat_template=data.get("chat_template", {}), detect=data.get("detect", {}), source=source, data=data,
     )
 
 
 def load_profile_file(path: Path, trusted: bool = False) -> Profile:
     """A profile YAML; `trusted` (thinklint's own, checked by its tests) skips the schema at run time."""
-    source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SourceError(source, None, "", f"cannot read profile: {exc}") from None
     if trusted:
-        return _build(load_trusted(text), source)
-    located = load_yaml(text, source)
-    errors = validate(located, validator("profile"), source)
-    if errors:
-        raise errors[0]
-    return _build(located.value, source)
+        return _build(load_trusted(path.read_text(encoding="utf-8")), str(path))
+    return _build(load_checked(path, "profile", "profile"), str(path))
 
 
 @lru_cache(maxsize=None)

@@ -82,3 +82,19 @@ def validator(name: str) -> Any:
     sch = schema(name)
     cls = jsonschema.validators.validator_for(sch)  # our schemas are checked against their metaschema by the tests
     return cls(sch, registry=_registry())
+
+
+def load_checked(path: Path, schema_name: str, what: str) -> Any:
+    """A YAML data file (a rule, a profile, a trainer model), validated by its schema."""
+    from thinklint.yamlsrc import SourceError, load_yaml, validate
+
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SourceError(source, None, "", f"cannot read {what}: {exc}") from None
+    located = load_yaml(text, source)
+    errors = validate(located, validator(schema_name), source)
+    if errors:
+        raise errors[0]
+    return located.value

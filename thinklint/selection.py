@@ -6,13 +6,16 @@ the longest matching prefix among ignore (a tie goes to ignore). `ALL` is the em
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from fnmatch import fnmatch
+from functools import lru_cache
+from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from thinklint.catalog import Rule
 from thinklint.spec import RulesSpec
-from thinklint.yamlsrc import SourceError
+from thinklint.yamlsrc import Located, SourceError
 
 
 def _longest(code: str, prefixes: Iterable[str]) -> int:
@@ -36,18 +39,32 @@ class ActiveRule:
     options: Mapping[str, Any]
 
 
+@lru_cache(maxsize=4096)
+def _relative_to_root(path: str, root: str, cwd: str) -> str:
+    """A displayed (cwd-relative) path as seen from the spec's folder, in POSIX form."""
+    try:
+        return (Path(cwd) / path).resolve().relative_to(root).as_posix()
+    except ValueError:  # outside the spec's folder: match the path as displayed
+        return path
+
+
 @dataclass(frozen=True)
 class Selection:
     rules: tuple[ActiveRule, ...]
     skipped_token_rules: tuple[str, ...]
     per_file_ignores: Mapping[str, tuple[str, ...]]
+    #: the spec's folder (resolved): per-file-ignore globs are relative to it, as in ruff, not to the cwd
+    root: Path | None = None
 
     @property
     def needs_tokenizer(self) -> bool:
         return any(a.rule.needs_tokenizer for a in self.rules)
 
     def ignored_for(self, path: str, code: str) -> bool:
-        return any(fnmatch(path, glob) and _longest(code, codes) >= 0
+        if not self.per_file_ignores:
+            return False
+        where = _relative_to_root(path, str(self.root), os.getcwd()) if self.root else path
+        return any(fnmatch(where, glob) and _longest(code, codes) >= 0
                    for glob, codes in self.per_file_ignores.items())
 
 
@@ -61,35 +78,64 @@ def _severity(code: str, default: str, overrides: Mapping[str, str]) -> str:
 
 def select_rules(rules: Mapping[str, Rule], spec_rules: RulesSpec, *, has_tokenizer: bool,
                  cli_select: tuple[str, ...] | None = None, cli_ignore: tuple[str, ...] = (),
-                 cli_extend: tuple[str, ...] = (), source: str = "") -> Selection:
-    select = list(cli_select if cli_select is not None else (spec_rules.select or ("ALL",)))
-    select += [*spec_rules.extend_select, *cli_extend]
+                 cli_extend: tuple[str, ...] = (), source: str = "",
+                 located: Located | None = None, root: Path | None = None, stage: str = "check") -> Selection:
+    """The active rules of a `stage`: `check` leaves out the rules only a forward pass can run;
+    `dryrun` keeps the rules with a dryrun function (its own and the mask rules it confirms).
+    Errors name where a prefix came from: the spec's key and line, or the flag."""
+
+    def line(*path: str | int) -> int | None:
+        return located.line_of(path) if located is not None else None
+
+    # (prefix, where it was written, key, line): a bad prefix from the command line is not the spec's fault
+    origins: list[tuple[str, str, str, int | None]]
+    if cli_select is not None:
+        origins = [(c, "--select", "", None) for c in cli_select]
+    else:
+        origins = [(c, source, "rules.select", line("rules", "select", i)) for i, c in enumerate(spec_rules.select)]
+        origins = origins or [("ALL", source, "rules.select", None)]
+    origins += [(c, source, "rules.extend_select", line("rules", "extend_select", i))
+                for i, c in enumerate(spec_rules.extend_select)]
+    origins += [(c, "--extend-select", "", None) for c in cli_extend]
+    select = [c for c, *_ in origins]
     ignore = [*spec_rules.ignore, *cli_ignore]
-    for prefix in select:
+    for prefix, where, key, at in origins:
         if prefix != "ALL" and not any(c.startswith(prefix) for c in rules):
-            raise SourceError(source, None, "rules.select", f"{prefix!r} matches no rule")
+            raise SourceError(where, at, key, f"{prefix!r} matches no rule")
     if not has_tokenizer:
-        for prefix in select:
+        for prefix, where, key, at in origins:
             matched = [r for c, r in rules.items() if prefix != "ALL" and c.startswith(prefix)]
             if matched and all(r.needs_tokenizer for r in matched):
-                raise SourceError(source, None, "rules.select",
-                                  f"{prefix} needs a tokenizer, but model.tokenizer is not set")
+                raise SourceError(where, at, key, f"{prefix} needs a tokenizer, but model.tokenizer is not set")
+    # options are checked whether or not their rule runs today: a typo must not wait for the day it does
+    options: dict[str, dict[str, Any]] = {}
+    for code, given in spec_rules.options.items():
+        at, key = line("rules", "options", code), f"rules.options.{code}"
+        rule = rules.get(code)
+        if rule is None:
+            raise SourceError(source, at, key, f"no rule {code} (`thinklint rules` lists them)")
+        merged = {**rule.default_options(), **given}
+        if rule.options_schema:
+            import jsonschema  # only options need it, and it is a third of a structural run's start-up
+
+            try:
+                jsonschema.validate(merged, rule.options_schema)
+            except jsonschema.ValidationError as exc:
+                sub = ".".join(str(p) for p in exc.absolute_path)
+                raise SourceError(source, line("rules", "options", code, *exc.absolute_path) or at,
+                                  f"{key}.{sub}" if sub else key, exc.message) from None
+        elif given:
+            raise SourceError(source, at, key, f"{code} takes no options")
+        options[code] = merged
     active, skipped = [], []
     for code, rule in rules.items():
         if not enabled(code, select, ignore):
             continue
+        if (stage == "check" and rule.stage != "check") or (stage == "dryrun" and rule.check.dryrun is None):
+            continue
         if rule.needs_tokenizer and not has_tokenizer:
             skipped.append(code)
             continue
-        options = {**rule.default_options(), **spec_rules.options.get(code, {})}
-        if rule.options_schema:
-            import jsonschema  # only a rule with options needs it
-
-            try:
-                jsonschema.validate(options, rule.options_schema)
-            except jsonschema.ValidationError as exc:
-                raise SourceError(source, None, f"rules.options.{code}", exc.message) from None
-        elif spec_rules.options.get(code):
-            raise SourceError(source, None, f"rules.options.{code}", f"{code} takes no options")
-        active.append(ActiveRule(rule, _severity(code, rule.severity, spec_rules.severity), options))
-    return Selection(tuple(active), tuple(skipped), spec_rules.per_file_ignores)
+        chosen = options.get(code) or rule.default_options()
+        active.append(ActiveRule(rule, _severity(code, rule.severity, spec_rules.severity), chosen))
+    return Selection(tuple(active), tuple(skipped), spec_rules.per_file_ignores, root)

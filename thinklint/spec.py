@@ -7,6 +7,8 @@ source of truth for what a key means and what it defaults to.
 
 from __future__ import annotations
 
+import os
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,7 +98,7 @@ class Spec:
 
     @property
     def display(self) -> str:
-        return self.source or (str(self.path) if self.path else "(spec)")
+        return self.source or (_display(self.path) if self.path else "(spec)")
 
 
 def find_spec(start: Path) -> Path | None:
@@ -122,9 +124,15 @@ def _toml_loads(text: str) -> dict[str, Any]:
 
 def _pyproject_table(path: Path) -> dict[str, Any] | None:
     try:
-        data = _toml_loads(path.read_text(encoding="utf-8"))
-    except Exception:  # a broken pyproject is not ours to report unless it holds our table
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
         return None
+    try:
+        data = _toml_loads(text)
+    except Exception:
+        # a broken pyproject is not ours to report unless it holds our table: then it is the spec,
+        # and load_spec says what is wrong rather than discovery looking past it
+        return {} if re.search(r"^\s*\[\[?\s*tool\.thinklint\b", text, re.MULTILINE) else None
     table = data.get("tool", {}).get("thinklint")
     return table if isinstance(table, dict) else None
 
@@ -208,11 +216,6 @@ def build_spec(located: Located, display: str, root: Path, path: Path | None = N
         ),
         located=located, source=display,
     )
-    names = [d.name for d in spec.datasets]
-    for i, name in enumerate(names):
-        if name in names[:i]:
-            raise SourceError(display, located.line_of(("datasets", i)), f"datasets[{i}].name",
-                              f"duplicate dataset name {name!r}")
     return spec
 
 
@@ -231,22 +234,39 @@ def _datasets(entries: list[dict[str, Any]], located: Located, display: str, roo
     from thinklint.readers.llamafactory import import_dataset_info
 
     out: list[DatasetSpec] = []
+    seen: set[str] = set()
     for i, entry in enumerate(entries):
         line = located.line_of(("datasets", i))
         if "llamafactory" in entry:
-            out.extend(import_dataset_info(entry, root, display, line))
-            continue
-        paths = entry["path"]
-        out.append(DatasetSpec(
-            name=entry["name"], paths=(paths,) if isinstance(paths, str) else tuple(paths), base=root,
-            format=entry.get("format", "openai"), columns=entry.get("columns", {}),
-            tags=entry.get("tags", {}), mode=entry.get("mode"), origin=display, line=line,
-        ))
+            found = list(import_dataset_info(entry, root, display, line, key=f"datasets[{i}]",
+                                             names_line=located.line_of(("datasets", i, "names"))))
+        else:
+            paths = entry["path"]
+            found = [DatasetSpec(
+                name=entry["name"], paths=(paths,) if isinstance(paths, str) else tuple(paths), base=root,
+                format=entry.get("format", "openai"), columns=entry.get("columns", {}),
+                tags=entry.get("tags", {}), mode=entry.get("mode"), origin=display, line=line,
+            )]
+        # checked per entry, so that the error points at the entry that repeats a name even when
+        # an earlier llamafactory import expanded into several datasets
+        for ds in found:
+            if ds.name in seen:
+                where = "" if "name" in entry else f" (an entry of {entry['llamafactory']})"
+                raise SourceError(display, located.line_of(("datasets", i, "name")),
+                                  f"datasets[{i}]" + (".name" if "name" in entry else ""),
+                                  f"duplicate dataset name {ds.name!r}{where}")
+            seen.add(ds.name)
+        out.extend(found)
     return out
 
 
 def _display(path: Path) -> str:
+    """The path as the user would type it from the working directory (as data paths are shown)."""
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
+        pass
+    try:
+        return os.path.relpath(path.resolve(), Path.cwd().resolve())
+    except ValueError:  # another drive on Windows
         return str(path)

@@ -55,6 +55,9 @@ def _convert(node: yaml.Node, path: Path_, lines: dict[Path_, int], loader: _Loa
             if isinstance(key, (list, dict)):
                 raise yaml.constructor.ConstructorError(
                     None, None, "a mapping key must be a scalar", key_node.start_mark)
+            if key in out:  # PyYAML keeps the last silently; a repeated section would vanish unseen
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark)
             sub = (*path, key if isinstance(key, (str, int)) else str(key))
             lines[sub] = key_node.start_mark.line + 1
             out[key] = _convert(value_node, sub, lines, loader)
@@ -111,9 +114,36 @@ def validate(located: Located, validator: Any, source: str) -> list[SourceError]
     return errors
 
 
+def _branch_errors(err: Any) -> list[Any] | None:
+    """For a failed oneOf/anyOf, the errors of the one branch that came closest, if one did.
+
+    The branch with the fewest errors is what the author meant (a dataset entry with a typo is a
+    `dataset` with one unknown key, not an `llamafactory` entry with three problems); on a tie
+    there is no telling, and the caller falls back to the keyword's own message.
+    """
+    if err.validator not in ("oneOf", "anyOf") or not err.context:
+        return None
+    by_branch: dict[Any, list[Any]] = {}
+    for sub in err.context:
+        by_branch.setdefault(sub.relative_schema_path[0], []).append(sub)
+    counts = sorted(len(v) for v in by_branch.values())
+    if len(counts) > 1 and counts[0] == counts[1]:
+        return None
+    return min(by_branch.values(), key=len)
+
+
 def schema_error(err: Any, located: Located, source: str) -> SourceError:
     path = tuple(err.absolute_path)
+    branch = _branch_errors(err)
+    if branch:
+        first = min(branch, key=lambda e: (located.line_of(tuple(e.absolute_path)) or 0, dotted(tuple(e.absolute_path))))
+        return schema_error(first, located, source)
     message = err.schema.get("x-message") if isinstance(err.schema, dict) else None
+    if err.validator == "required" and not message:
+        missing = next((k for k in err.validator_value if k not in err.instance), None)
+        if missing is not None:
+            key_path = (*path, missing)
+            return SourceError(source, located.line_of(path), dotted(key_path), "required key is missing")
     if err.validator == "additionalProperties" and not message:
         extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
         pats = err.schema.get("patternProperties")

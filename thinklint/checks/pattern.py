@@ -21,6 +21,26 @@ def _compile(regex: str | None, contains: tuple[str, ...], open_: str, close: st
     return re.compile("|".join(re.escape(lit) for lit in literals if lit), flags)
 
 
+def pattern_problem(pattern: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(key, message) for a pattern that would fail on the first sample it sees, else None.
+
+    Checked when the rule is loaded, so that a bad regex or message template is a spec error
+    (exit 2 with its line) and not a crash inside the run.
+    """
+    regex = pattern.get("regex")
+    if regex is not None:
+        try:
+            _compile(regex, (), "<open>", "</close>", bool(pattern.get("ignore_case")))
+        except re.error as exc:
+            return "regex", f"invalid regular expression: {exc}"
+    try:
+        pattern["message"].format(role="assistant", turn=1, match="")
+    except (KeyError, IndexError, ValueError, AttributeError) as exc:
+        reason = f"unknown placeholder {{{exc.args[0]}}}" if isinstance(exc, KeyError) else str(exc)
+        return "message", f"{reason}; a message may use {{role}}, {{turn}} and {{match}} (write {{{{ for a brace)"
+    return None
+
+
 def pattern_check(pattern: Mapping[str, Any]) -> Check:
     roles = frozenset(pattern["roles"])
     field = pattern.get("field", "content")
@@ -39,7 +59,11 @@ def pattern_check(pattern: Mapping[str, Any]) -> Check:
         elif which == "not_last":
             candidates = candidates[:-1]
         for turn, m in candidates:
-            text = reasoning_of(m, profile).field_text if field == "reasoning" else m.field_text(field)
+            if field == "reasoning":  # as the template finds it: the reasoning field, else the inline block
+                r = reasoning_of(m, profile)
+                text = r.text if r.has_block else None
+            else:
+                text = m.field_text(field)
             if text is None:
                 continue
             hit = rx.search(text)

@@ -12,6 +12,7 @@ import gzip
 import hashlib
 import json
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Iterator
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
 #: a longer JSONL line is reported, not loaded (a runaway line must not exhaust memory)
 DEFAULT_MAX_LINE_BYTES = 64 * 1024 * 1024
 _CHUNK = 1 << 20
+#: what may follow a decoded number and still belong to it when the next chunk arrives
+_NUMBER_TAIL = re.compile(r"[0-9.eE+-]*")
 DATA_SUFFIXES = (".jsonl", ".json", ".parquet", ".jsonl.gz", ".json.gz")
 
 
@@ -89,13 +92,9 @@ def file_kind(path: Path) -> str:
 
 def _open(path: Path) -> IO[bytes]:
     try:
-        if path.is_dir():
-            raise FileError("is a directory, expected a data file")
         if path.name.lower().endswith(".gz"):
             return gzip.open(path, "rb")  # type: ignore[return-value]
         return path.open("rb")
-    except FileError:
-        raise
     except OSError as exc:
         raise FileError(f"cannot open: {exc.strerror or exc}") from None
 
@@ -107,6 +106,8 @@ def read_records(path: Path, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
     `lazy` JSONL records carry their bytes and digest but are not parsed (see `decode`): a cache
     that knows the digest needs no parse.
     """
+    if path.is_dir():  # before the suffix: `path: data/math` is a folder, not an unsupported file type
+        raise FileError(f"is a directory, expected a data file (a glob such as {path.name}/*.jsonl reads the files in it)")
     kind = file_kind(path)
     if shard is not None and not shard.first:
         with _open(path) as fh:
@@ -213,8 +214,11 @@ def _read_array(fh: IO[bytes], path: Path) -> Iterator[Record]:
         return True
 
     fill()
+    while not buf.lstrip("\ufeff \t\r\n") and fill():  # a small first read may hold only a BOM or blanks
+        pass
     if buf.startswith("\ufeff"):
         buf = buf[1:]
+        yield Record(None, None, None, "", "file starts with a UTF-8 byte order mark", "bom")
     pos = _skip_ws(buf, 0)
     if pos >= len(buf) or buf[pos] != "[":
         raise FileError("expected a JSON array of samples")
@@ -225,9 +229,15 @@ def _read_array(fh: IO[bytes], path: Path) -> Iterator[Record]:
         while pos >= len(buf) and fill():
             pos = _skip_ws(buf, pos)
         if pos >= len(buf):
-            raise FileError(f"JSON array is not closed (after element {index})")
+            raise FileError("JSON array is not closed" + (f" (after element {index - 1})" if index else ""))
         if buf[pos] == "]":
-            return
+            pos += 1
+            while True:
+                pos = _skip_ws(buf, pos)
+                if pos < len(buf):
+                    raise FileError(f"unexpected data after the closing ']' of the JSON array: {buf[pos:pos + 20]!r}")
+                if not fill():
+                    return
         if index:
             if buf[pos] != ",":
                 raise FileError(f"expected ',' or ']' after element {index - 1}")
@@ -239,8 +249,10 @@ def _read_array(fh: IO[bytes], path: Path) -> Iterator[Record]:
         while True:
             try:
                 value, end = _decoder.raw_decode(buf, pos)
-                # a value that ends exactly at the buffer's end may continue in the next chunk
-                if end < len(buf) or eof:
+                # a value that ends at the buffer's end may continue in the next chunk, and so may a
+                # number followed only by characters that could still extend it ("0." then "5")
+                number = isinstance(value, (int, float)) and not isinstance(value, bool)
+                if eof or (end < len(buf) and not (number and _NUMBER_TAIL.fullmatch(buf, end))):
                     break
             except json.JSONDecodeError as exc:
                 if eof:

@@ -50,7 +50,8 @@ def columns_for(dataset: DatasetSpec) -> dict[str, str]:
     return {k: v for k, v in merged.items() if v}
 
 
-def normalise(record: Record, dataset: DatasetSpec, path: str, profile: Profile | None = None) -> Sample:
+def normalise(record: Record, dataset: DatasetSpec, path: str, profile: Profile | None = None,
+              special_tokens: Mapping[str, str] | None = None) -> Sample:
     loc = Location(path, record.line, record.index)
     base = dict(location=loc, dataset=dataset.name, format=dataset.format, digest=record.digest)
     if record.error:
@@ -63,7 +64,7 @@ def normalise(record: Record, dataset: DatasetSpec, path: str, profile: Profile 
     cols = columns_for(dataset)
     fields: dict[str, Any] = _NORMALISERS[dataset.format](value, cols, dataset, b)
     if dataset.format == "text" and isinstance(fields.get("text"), str) and profile is not None:
-        messages, error = parse_text(fields["text"], profile)
+        messages, error = parse_text(fields["text"], profile, special_tokens)
         fields["messages"] = messages
         if error:
             b.problem("text_format", error)

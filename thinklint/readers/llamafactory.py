@@ -25,24 +25,28 @@ _TAGS = ("role_tag", "content_tag", "user_tag", "assistant_tag", "observation_ta
 
 
 def import_dataset_info(entry: Mapping[str, Any], root: Path, spec_display: str,
-                        line: int | None) -> Iterator[DatasetSpec]:
-    from thinklint.spec import DatasetSpec
+                        line: int | None, key: str = "", names_line: int | None = None) -> Iterator[DatasetSpec]:
+    """The entry's datasets; `key` is the entry's place in the spec (``datasets[2]``) for messages."""
+    from thinklint.spec import _display
 
+    prefix = f"{key}." if key else ""
     info_path = (root / entry["llamafactory"]).resolve()
-    display = entry["llamafactory"]
+    written = entry["llamafactory"]  # as the spec says it, for messages about the spec's value
+    display = _display(info_path)  # as the user would open it from here, for findings and its own errors
     try:
         info = json.loads(info_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise SourceError(spec_display, line, "llamafactory", f"{display}: file not found") from None
+        raise SourceError(spec_display, line, f"{prefix}llamafactory", f"{written}: file not found") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SourceError(spec_display, line, "llamafactory", f"{display}: cannot read: {exc}") from None
+        raise SourceError(spec_display, line, f"{prefix}llamafactory", f"{written}: cannot read: {exc}") from None
     if not isinstance(info, dict):
         raise SourceError(display, None, "", "dataset_info.json must be an object of dataset entries")
     wanted = entry.get("names")
     if wanted:
         missing = [n for n in wanted if n not in info]
         if missing:
-            raise SourceError(spec_display, line, "names", f"not in {display}: {', '.join(missing)}")
+            raise SourceError(spec_display, names_line or line, f"{prefix}names",
+                              f"not in {written}: {', '.join(missing)}")
     for name, attrs in info.items():
         if wanted and name not in wanted:
             continue

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from thinklint.reporters import Report
-from thinklint.reporters.text import location
+from thinklint.reporters.text import _plural, location
 
 #: GitHub shows at most 10 annotations of a kind per step and 50 per job; more is noise
 MAX_ANNOTATIONS = 50
@@ -35,6 +35,6 @@ def render(report: Report) -> str:
         lines.append(f"::notice title=thinklint::{len(rest)} more findings not annotated "
                      f"(first: {escape_data(location(rest[0]))}); run thinklint check locally for all")
     errors, warnings = report.count("error"), report.count("warning")
-    lines.append(f"thinklint: {errors} errors, {warnings} warnings in {report.samples} samples "
-                 f"({report.files} files)")
+    lines.append(f"thinklint: {_plural(errors, 'error')}, {_plural(warnings, 'warning')} in "
+                 f"{_plural(report.samples, 'sample')} ({_plural(report.files, 'file')})")
     return "\n".join(lines) + "\n"

@@ -40,8 +40,9 @@ def _descriptor(rule: Rule) -> dict[str, Any]:
 
 def _location(f: Finding) -> dict[str, Any]:
     physical: dict[str, Any] = {"artifactLocation": {"uri": f.path.replace("\\", "/"), "uriBaseId": "%SRCROOT%"}}
-    if f.line is not None:
-        physical["region"] = {"startLine": f.line}
+    # GitHub places an alert only by region.startLine; a finding without a line (a JSON array
+    # element, a Parquet row, a whole file) is anchored at line 1, its sample named below
+    physical["region"] = {"startLine": f.line if f.line is not None else 1}
     loc: dict[str, Any] = {"physicalLocation": physical}
     if f.sample is not None:
         loc["logicalLocations"] = [{"name": f"sample {f.sample}", "kind": "element"}]
@@ -64,7 +65,12 @@ def render(report: Report) -> str:
     rules = [report.rules[c] for c in used if c in report.rules]
     index = {r.code: i for i, r in enumerate(rules)}
     ordered = sorted(report.findings, key=lambda f: ("error", "warning", "info").index(f.severity))
-    kept, dropped = ordered[:MAX_RESULTS], ordered[MAX_RESULTS:]
+    # GitHub ignores results past MAX_RESULTS, so the per-rule summaries of what is left out must
+    # fit under the cap too: keep fewer findings until kept + one summary per left-out rule fits
+    keep = min(len(ordered), MAX_RESULTS)
+    while keep + len({f.rule for f in ordered[keep:]}) > MAX_RESULTS and keep > 0:
+        keep = max(0, MAX_RESULTS - len({f.rule for f in ordered[keep:]}))
+    kept, dropped = ordered[:keep], ordered[keep:]
     results = [_result(f, index) for f in kept]
     left_out: dict[str, list[Finding]] = defaultdict(list)
     for f in dropped:

@@ -12,8 +12,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from thinklint.resources import trainers_dir, validator
-from thinklint.yamlsrc import SourceError, load_yaml, validate
+from thinklint.resources import load_checked, trainers_dir
+from thinklint.yamlsrc import SourceError
 
 
 @dataclass(frozen=True)
@@ -173,16 +173,7 @@ def _build(data: Mapping[str, Any], path: str) -> LlamaFactoryModel:
 
 
 def load_llamafactory_file(path: Path) -> LlamaFactoryModel:
-    source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SourceError(source, None, "", f"cannot read trainer model: {exc}") from None
-    located = load_yaml(text, source)
-    errors = validate(located, validator("trainer"), source)
-    if errors:
-        raise errors[0]
-    return _build(located.value, source)
+    return _build(load_checked(path, "trainer", "trainer model"), str(path))
 
 
 @cache
