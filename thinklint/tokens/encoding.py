@@ -144,6 +144,25 @@ def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
     return lo
 
 
+def segments_from_runs(runs: Sequence[tuple[str, int, int]]) -> tuple[Segment, ...]:
+    """Segments from runs of (kind, turn, count): `build_segments` of the runs spelled out token by
+    token, without spelling them out (adjacent runs of the same kind and turn merge, empty ones vanish)."""
+    segments: list[Segment] = []
+    start = end = 0
+    current: tuple[str, int] | None = None
+    for kind, turn, count in runs:
+        if count <= 0:
+            continue
+        if (kind, turn) != current:
+            if current is not None:
+                segments.append(Segment(current[0], current[1], start, end))
+            current, start = (kind, turn), end
+        end += count
+    if current is not None:
+        segments.append(Segment(current[0], current[1], start, end))
+    return tuple(segments)
+
+
 def build_segments(kinds: list[str], turns: list[int]) -> tuple[Segment, ...]:
     """Runs of equal (kind, turn) per token, as segments (groupby walks the tokens in C, not Python)."""
     if len(kinds) != len(turns):

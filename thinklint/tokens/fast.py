@@ -21,6 +21,8 @@ import json
 import re
 from typing import Any, Iterable, Sequence
 
+from thinklint.tokens.encoding import common_prefix
+
 #: sections this long or shorter are kept across batches (turn headers, newlines, system prompts)
 _SHORT = 96
 _KEEP_SHORT = 50_000
@@ -94,6 +96,8 @@ class SectionEncoder:
         self._short: dict[str, tuple[int, ...]] = {}
         self._added: dict[str, int] = {}
         self._split: re.Pattern[str] | None = None
+        self._by_first: list[str] | None = None
+        self._cuts: dict[str, list[str]] = {}
         self.why_whole = sectionable(tokenizer) if backend is not None else "no Rust backend"
         if self.why_whole is None:
             assert backend is not None
@@ -101,8 +105,10 @@ class SectionEncoder:
             if self._added:
                 alternatives = sorted(self._added, key=len, reverse=True)  # leftmost-longest, as the matcher
                 self._split = re.compile("|".join(re.escape(a) for a in alternatives))
+                firsts = sorted({a[0] for a in alternatives})
+                self._by_first = firsts if len(firsts) <= 4 else None
             if any(self.encode(p) != list(self._encode_whole([p])[0]) for p in _PROBES):
-                self.why_whole, self._split, self._added = "probe mismatch", None, {}
+                self.why_whole, self._split, self._added, self._by_first = "probe mismatch", None, {}, None
             self._batch.clear()
             self._short.clear()
 
@@ -121,6 +127,18 @@ class SectionEncoder:
         """`text` cut at added tokens; the tokens themselves are sections of their own."""
         if self._split is None:
             return [text] if text else []
+        hit = self._cuts.get(text)  # a batch cuts each text up to three times (prefetch, encode, prefixes)
+        if hit is None:
+            hit = self._cut(text)
+            if len(self._cuts) >= _KEEP_BATCH:
+                self._cuts.clear()
+            self._cuts[text] = hit
+        return hit
+
+    def _cut(self, text: str) -> list[str]:
+        if self._by_first is not None:
+            return self._sections_by_find(text)
+        assert self._split is not None
         out: list[str] = []
         pos = 0
         for m in self._split.finditer(text):
@@ -130,6 +148,34 @@ class SectionEncoder:
             pos = m.end()
         if pos < len(text):
             out.append(text[pos:])
+        return out
+
+    def _sections_by_find(self, text: str) -> list[str]:
+        """The same cut, the regex tried only where an added token can start: its first characters
+        (Qwen's all start with '<') are found by str.find in C, instead of the regex engine trying
+        every alternative at every character of a long reasoning text."""
+        assert self._by_first is not None and self._split is not None
+        out: list[str] = []
+        pos = start = 0
+        firsts = self._by_first
+        match = self._split.match
+        while True:
+            if len(firsts) == 1:
+                at = text.find(firsts[0], pos)
+            else:
+                at = min((i for i in (text.find(c, pos) for c in firsts) if i >= 0), default=-1)
+            if at < 0:
+                break
+            m = match(text, at)
+            if m is None:
+                pos = at + 1
+                continue
+            if at > start:
+                out.append(text[start:at])
+            out.append(m.group())
+            pos = start = m.end()
+        if start < len(text):
+            out.append(text[start:])
         return out
 
     def _lookup(self, section: str) -> tuple[int, ...] | None:
@@ -153,6 +199,7 @@ class SectionEncoder:
     def prefetch(self, texts: Iterable[str]) -> None:
         """Encode, in one batch, every section of `texts` not already known; forget the previous batch's."""
         self._batch = {}
+        self._cuts = {}
         self._fill(texts)
 
     def _fill(self, texts: Iterable[str]) -> None:
@@ -176,6 +223,29 @@ class SectionEncoder:
                 self._remember(s, ids)
             out.extend(ids)
         return out
+
+    def _ids(self, section: str) -> tuple[int, ...]:
+        ids = self._lookup(section)
+        if ids is None:
+            ids = self._encode_whole([section])[0]
+            self._remember(section, ids)
+        return ids
+
+    def prefix_tokens(self, text: str, ids: Sequence[int], boundary: int) -> int:
+        """`common_prefix(ids, encode(text[:boundary]))` where `ids` is `encode(text)`, section by section.
+
+        The prefix shares every section before the one `boundary` cuts: only the sections after
+        those are encoded (usually a few characters after a `</think>`) and compared.
+        """
+        whole, part = self.sections(text), self.sections(text[:boundary])
+        offset = same = 0
+        for a, b in zip(whole, part):
+            if a != b:
+                break
+            offset += len(self._ids(a))
+            same += 1
+        tail = [t for s in part[same:] for t in self._ids(s)]
+        return offset + common_prefix(ids[offset:offset + len(tail)], tail)
 
     def encode_many(self, texts: Sequence[str]) -> list[list[int]]:
         """Like `[encode(t) for t in texts]`, with one backend call for the sections not yet known."""
@@ -202,6 +272,10 @@ class BatchTokenizer:
 
     def encode(self, text: str, add_special_tokens: bool = False) -> list[int]:
         return self._sections.encode(text, add_special_tokens)
+
+    def prefix_tokens(self, text: str, ids: Sequence[int], boundary: int) -> int:
+        """How many tokens of `ids` (= `encode(text)`) lie wholly before character `boundary`."""
+        return self._sections.prefix_tokens(text, ids, boundary)
 
     def prefetch_offsets(self, texts: Sequence[str]) -> None:
         """Tokenize `texts` with offsets in one batch call, for the `__call__`s that follow."""
@@ -239,6 +313,10 @@ class Recorder:
     def encode(self, text: str, add_special_tokens: bool = False) -> list[int]:
         self.texts.append(text)
         return []
+
+    def prefix_tokens(self, text: str, ids: Sequence[int], boundary: int) -> int:
+        self.texts.append(text[:boundary])
+        return 0
 
     def __call__(self, text: Any, **kwargs: Any) -> Any:
         if isinstance(text, str) and kwargs == _OFFSETS_CALL:
