@@ -56,11 +56,14 @@ def token_factory(spec: Spec, profile: Profile, settings: Settings) -> Callable[
     if not spec.model.tokenizer:
         return None
 
+    # a snapshot of the tokenizer under .thinklint_cache/ spares later runs (and workers) transformers
+    snapshots = spec.root / ".thinklint_cache" if getattr(settings, "use_cache", True) else None
+
     @lru_cache(maxsize=1)
     def build() -> Any:
         from thinklint.tokens.context import TokenContext
 
-        return TokenContext.build(spec, profile, trust_remote_code=settings.trust_remote_code)
+        return TokenContext.build(spec, profile, trust_remote_code=settings.trust_remote_code, snapshots=snapshots)
 
     return build
 

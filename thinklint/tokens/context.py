@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, Sequence, Union
 
 from thinklint.jinja import ChatTemplate, TemplateError
@@ -82,8 +83,9 @@ class TokenContext:
         self._decoded: dict[tuple[int, ...], str] = {}
 
     @classmethod
-    def build(cls, spec: Spec, profile: Profile, trust_remote_code: bool = False) -> TokenContext:
-        tokenizer = load_tokenizer(spec, trust_remote_code)
+    def build(cls, spec: Spec, profile: Profile, trust_remote_code: bool = False,
+              snapshots: Path | None = None) -> TokenContext:
+        tokenizer = load_tokenizer(spec, trust_remote_code, snapshots)
         return cls(spec, profile, tokenizer, serving_template(spec, tokenizer))
 
     # -- encoding -------------------------------------------------------------------------------
