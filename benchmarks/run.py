@@ -21,7 +21,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import shutil
 import subprocess
 import sys
@@ -34,7 +33,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
-from generate import generate, write_spec  # noqa: E402
+from generate import generate, write_spec
 
 TOKENIZER_DIR: Path | None = None
 
@@ -56,28 +55,61 @@ def best(fn: Callable[[], Any], repeat: int) -> float:
     return min(times)
 
 
-_WRAPPER = """
-import resource, subprocess, sys, time
+_WRAPPER = r"""
+import os, subprocess, sys, threading, time
+
+def tree(root):
+    children = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                children.setdefault(ppid, []).append(int(d))
+            except (OSError, ValueError, IndexError):
+                pass
+    rss, stack = [], [root]
+    while stack:
+        pid = stack.pop()
+        stack += children.get(pid, [])
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                rss += [int(ln.split()[1]) for ln in f if ln.startswith("VmRSS:")]
+        except OSError:
+            pass
+    return max(rss, default=0), sum(rss)
+
+peak = [0, 0]
 t = time.perf_counter()
-proc = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+proc = subprocess.Popen(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def poll():
+    while proc.poll() is None:
+        one, total = tree(proc.pid)
+        peak[0], peak[1] = max(peak[0], one), max(peak[1], total)
+        time.sleep(0.05)
+watcher = threading.Thread(target=poll, daemon=True)
+watcher.start()
+out, err = proc.communicate()
 elapsed = time.perf_counter() - t
-sys.stderr.write(proc.stderr)
-sys.stdout.write(proc.stdout)
-print(f"\\n@@ {elapsed} {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss} {proc.returncode}")
+watcher.join()
+sys.stderr.write(err)
+sys.stdout.write(out)
+print(f"\n@@ {elapsed} {peak[0]} {peak[1]} {proc.returncode}")
 """
 
 
 def thinklint(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[float, int, str]:
-    """Wall seconds, peak RSS (KB, the largest process of the run) and stdout of one `thinklint check`.
+    """Wall seconds, peak RSS (KB) of the largest process of the run's process tree, and stdout.
 
-    A fresh wrapper process runs it, so that RUSAGE_CHILDREN covers this run (and its workers) only.
+    A wrapper process runs `thinklint check` and samples the RSS of it and its descendants (workers,
+    the fork server) every 50 ms from /proc.
     """
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", **(env or {})}
     full_env.pop("CI", None)
     cmd = [sys.executable, "-c", _WRAPPER, sys.executable, "-m", "thinklint", "check", "--exit-zero", *args]
     proc = subprocess.run(cmd, cwd=cwd, env=full_env, capture_output=True, text=True)
     out, _, tail = proc.stdout.rpartition("\n@@ ")
-    elapsed, rss, code = tail.split()
+    elapsed, rss, _total, code = tail.split()
     if int(code) not in (0, 1):
         raise SystemExit(f"thinklint failed ({code}): {proc.stderr[-3000:]}")
     return float(elapsed), int(rss), out
@@ -153,7 +185,7 @@ def bench_cache(folder: Path, n: int, repeat: int) -> None:
     work = folder.parent / f"{folder.name}-cache"
     shutil.rmtree(work, ignore_errors=True)
     shutil.copytree(folder, work)
-    cold, _, out_cold = thinklint([], work)
+    cold, _, _ = thinklint([], work)
     warm, _, _ = thinklint([], work)
     data = work / "data.jsonl"
     lines = data.read_bytes().split(b"\n")
@@ -207,10 +239,14 @@ def bench_startup(work: Path, repeat: int) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     imp = best(lambda: subprocess.run([sys.executable, "-c", "import thinklint.cli"], env=env, check=True), repeat)
     bare = best(lambda: subprocess.run([sys.executable, "-c", "pass"], env=env, check=True), repeat)
-    check = best_run(["--select", "FMT,THK,MOD", "--no-cache"], tiny, repeat)
-    print("start-up (wall, a fresh interpreter each time):")
+    cmd = [sys.executable, "-m", "thinklint", "check", "--exit-zero", "--select", "FMT,THK,MOD"]
+    thinklint(["--select", "FMT,THK,MOD"], tiny)  # what a first run leaves: the validated spec, the data memo
+    check = best(lambda: subprocess.run(cmd, cwd=tiny, env=env, check=True, capture_output=True), max(repeat, 5))
+    cold = best(lambda: subprocess.run([*cmd, "--no-cache"], cwd=tiny, env=env, check=True, capture_output=True),
+                max(repeat, 5))
+    print("start-up (wall, a fresh interpreter each time, best of 5):")
     print(f"  python -c pass {bare:.3f} s | import thinklint.cli {imp:.3f} s | structural check of 5 samples "
-          f"{check:.3f} s  (target <= 0.3 s)")
+          f"{check:.3f} s (--no-cache: {cold:.3f} s)  (target <= 0.3 s)")
 
 
 def machine() -> str:

@@ -215,23 +215,29 @@ def check_cached(item: WorkItem, ctx: Any, selection: Selection, max_line_bytes:
 
 
 def write_through(results: Iterable[FileResult], items: list[WorkItem], folder: Path | None) -> Iterator[FileResult]:
-    """Pass results on, storing each file's facts once all its shards have come (results follow `items`)."""
+    """Pass results on, storing each file's facts once all its shards have come (results follow `items`).
+
+    A file none of whose samples had to be checked keeps its entry as it is (it may also hold samples
+    deleted since: harmless, and gone at the next write).
+    """
     if folder is None:
         yield from results
         return
     pending: list[tuple[str, SampleFacts]] | None = None
     current: WorkItem | None = None
+    fresh = 0
     for item, result in zip(items, results):
         same_file = current is not None and item.path == current.path and item.dataset == current.dataset
         if not same_file:
-            if current is not None and pending is not None:
+            if current is not None and pending is not None and fresh:
                 store_entry(entry_path(folder, current), pending)
-            current, pending = item, []
+            current, pending, fresh = item, [], 0
         if item.path is None or result.facts is None:
             pending = None
         elif pending is not None:
             pending.extend(result.facts)
+            fresh += result.fresh
         result.facts = None  # kept here until written, not in the merged result
         yield result
-    if current is not None and pending is not None and current.path is not None:
+    if current is not None and pending is not None and current.path is not None and fresh:
         store_entry(entry_path(folder, current), pending)

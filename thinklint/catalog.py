@@ -17,8 +17,8 @@ from typing import Any, Iterable, Mapping
 from thinklint.checks import REGISTRY, Check
 from thinklint.checks.pattern import pattern_check, pattern_problem
 from thinklint.model import TOKEN_CATEGORIES, category_of
-from thinklint.resources import load_checked, rules_dir, validator
-from thinklint.yamlsrc import Located, SourceError, load_trusted, validate
+from thinklint.resources import load_checked, packaged, rules_dir, validator
+from thinklint.yamlsrc import Located, SourceError, validate
 
 ENTRY_POINT_GROUP = "thinklint.rules"
 
@@ -68,7 +68,7 @@ def _make(data: Mapping[str, Any], source: str, origin: str, check: Check | None
 
 def load_rule_file(path: Path, trusted: bool = False) -> Rule:
     """A rule declaration; `trusted` (thinklint's own, checked by its tests) skips the schema at run time."""
-    data = load_trusted(path.read_text(encoding="utf-8")) if trusted else load_checked(path, "rule", "rule")
+    data = packaged(path) if trusted else load_checked(path, "rule", "rule")
     pattern = data.get("pattern")
     problem = pattern_problem(pattern) if pattern else None
     if problem:

@@ -48,6 +48,8 @@ class FileResult:
     file: bool = False  # a data file was opened (not a dataset-level notice)
     #: (digest, facts) of every sample in file order, when asked for (the cache keeps them); None: not kept
     facts: list[tuple[str, SampleFacts]] | None = None
+    #: samples checked in this run (not taken from the cache)
+    fresh: int = 0
     #: untruncated token length -> number of samples; filled only when token rules ran (the encoding
     #: is then already cached, so counting it is free; structural runs never encode)
     lengths: dict[int, int] = field(default_factory=dict)
@@ -231,6 +233,7 @@ def _check_batch(records: list[Record], item: WorkItem, ctx: Context, selection:
                 out.facts.append((record.digest, hit))
             continue
         sample = samples[pos]
+        out.fresh += record.index is not None
         found, failed = len(out.findings), len(out.errors)
         run_rules(sample, ctx, selection, out)
         if record.index is None:

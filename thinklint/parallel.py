@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     import multiprocessing.context
     from concurrent.futures import Future
 
-from thinklint.engine import FileResult, WorkItem, check_file
+from thinklint.engine import FileResult, WorkItem
 from thinklint.profiles import Profile
 from thinklint.readers.shards import plan_shards, shardable
 from thinklint.settings import Settings

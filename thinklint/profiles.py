@@ -7,8 +7,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
 
-from thinklint.resources import load_checked, profiles_dir
-from thinklint.yamlsrc import SourceError, load_trusted
+from thinklint.resources import load_checked, packaged, profiles_dir
+from thinklint.yamlsrc import SourceError
 
 
 @dataclass(frozen=True)
@@ -204,7 +204,7 @@ def _build(data: Mapping[str, Any], source: str) -> Profile:
 def load_profile_file(path: Path, trusted: bool = False) -> Profile:
     """A profile YAML; `trusted` (thinklint's own, checked by its tests) skips the schema at run time."""
     if trusted:
-        return _build(load_trusted(path.read_text(encoding="utf-8")), str(path))
+        return _build(packaged(path), str(path))
     return _build(load_checked(path, "profile", "profile"), str(path))
 
 

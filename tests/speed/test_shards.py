@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from thinklint.readers import shards as shards_module
 from thinklint.readers.files import decode, read_records
 from thinklint.readers.shards import Shard, plan_shards, shardable
 
@@ -36,11 +37,16 @@ def _records(path: Path, max_line: int, shards: list[Shard] | None, lazy: bool =
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(lines=st.lists(LINES, max_size=40), newline_at_end=st.booleans(), bom=st.booleans(),
-       shard_bytes=st.integers(1, 400), max_line=st.sampled_from([40, 1 << 20]), lazy=st.booleans())
+       shard_bytes=st.integers(1, 400), max_line=st.sampled_from([40, 1 << 20]), lazy=st.booleans(),
+       piece=st.sampled_from([1, 7, 64, 4 << 20]))
 def test_shards_read_as_the_whole_file(tmp_path_factory: pytest.TempPathFactory, lines: list[str], newline_at_end: bool, bom: bool,
-                                       shard_bytes: int, max_line: int, lazy: bool) -> None:
+                                       shard_bytes: int, max_line: int, lazy: bool, piece: int) -> None:
     path = _write(tmp_path_factory.mktemp("s"), lines, newline_at_end, bom)
-    shards = plan_shards(path, shard_bytes, max_line)
+    saved, shards_module._PIECE = shards_module._PIECE, piece  # shards are counted in pieces this big
+    try:
+        shards = plan_shards(path, shard_bytes, max_line)
+    finally:
+        shards_module._PIECE = saved
     size = path.stat().st_size
     assert shards[0].start == 0 and shards[-1].end == size
     assert all(a.end == b.start for a, b in zip(shards, shards[1:]))

@@ -37,7 +37,7 @@ def shardable(path: Path) -> bool:
     """Plain JSONL only: a gzip stream cannot be entered in the middle, JSON arrays and Parquet need a parse."""
     try:
         return file_kind(path) == "jsonl" and not path.name.lower().endswith(".gz")
-    except Exception:  # noqa: BLE001 - unsupported files are not sharded; the reader reports them
+    except Exception:
         return False
 
 
@@ -73,6 +73,37 @@ def _count_slowly(region: bytes, at_file_start: bool, max_line_bytes: int) -> tu
     return len(parts), samples
 
 
+#: a shard is counted in pieces of about this size, so that planning a huge file stays small
+_PIECE = 4 << 20
+
+
+def _count_range(mm: mmap.mmap, start: int, end: int, size: int, max_line_bytes: int) -> tuple[int, int]:
+    """(lines, samples) in [start, end), read in pieces cut at line starts and released after use."""
+    lines = samples = 0
+    a = start
+    while a < end:
+        b = min(end, a + _PIECE)
+        if b < end:
+            nl = mm.find(b"\n", b - 1, end)
+            b = end if nl < 0 else nl + 1
+        piece_lines, piece_samples = _count(mm[a:b], a == 0, b == size, max_line_bytes)
+        _release(mm, a, b)
+        lines, samples, a = lines + piece_lines, samples + piece_samples, b
+    return lines, samples
+
+
+def _release(mm: mmap.mmap, start: int, end: int) -> None:
+    """Drop the pages of [start, end) from this process: read once, they would otherwise count in its
+    resident memory until the plan is done (the whole file, for the largest files)."""
+    if not hasattr(mm, "madvise") or not hasattr(mmap, "MADV_DONTNEED"):
+        return
+    first = start - start % mmap.PAGESIZE
+    try:
+        mm.madvise(mmap.MADV_DONTNEED, first, end - first)
+    except (OSError, ValueError):
+        pass
+
+
 def plan_shards(path: Path, shard_bytes: int, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> list[Shard]:
     """Cut `path` into shards of about `shard_bytes` at line starts; one shard when it is smaller."""
     size = path.stat().st_size
@@ -91,6 +122,6 @@ def plan_shards(path: Path, shard_bytes: int, max_line_bytes: int = DEFAULT_MAX_
             if size - end < shard_bytes // 4:
                 end = size  # no sliver of a shard at the end
             shards.append(Shard(start, end, line, index))
-            lines, samples = _count(mm[start:end], start == 0, end == size, max_line_bytes)
+            lines, samples = _count_range(mm, start, end, size, max_line_bytes)
             line, index, start = line + lines, index + samples, end
     return shards

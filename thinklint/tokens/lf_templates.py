@@ -12,8 +12,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from thinklint.resources import load_checked, trainers_dir
-from thinklint.yamlsrc import SourceError, load_trusted
+from thinklint.resources import load_checked, packaged, trainers_dir
+from thinklint.yamlsrc import SourceError
 
 
 @dataclass(frozen=True)
@@ -184,7 +184,7 @@ def load_llamafactory() -> LlamaFactoryModel:
     profiles are (the tests validate it); a structural run loads it for MOD007.
     """
     path = trainers_dir() / "llamafactory.yaml"
-    return _build(load_trusted(path.read_text(encoding="utf-8")), str(path))
+    return _build(packaged(path), str(path))
 
 
 def llamafactory_template(name: str) -> LlamaFactoryTemplate:

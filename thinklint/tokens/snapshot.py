@@ -95,7 +95,7 @@ def load(folder: Path) -> SnapshotTokenizer | None:
         from tokenizers import Tokenizer
 
         return SnapshotTokenizer(Tokenizer.from_str(data.decode("utf-8")), meta)
-    except Exception:  # noqa: BLE001 - missing or damaged: load through transformers instead
+    except Exception:
         return None
 
 
@@ -151,5 +151,5 @@ def save(real: Any, folder: Path) -> bool:
         atomic_write(folder / "tokenizer.json", data)
         atomic_write(folder / "meta.json", json.dumps(meta, ensure_ascii=False).encode("utf-8"))
         return True
-    except Exception:  # noqa: BLE001 - a snapshot is an optimisation: without one, transformers loads
+    except Exception:
         return False
