@@ -26,7 +26,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from thinklint import __version__
 from thinklint.engine import FileResult, WorkItem, check_file
-from thinklint.facts import SampleFacts, freeze, valid
+from thinklint.facts import SampleFacts, freeze_finding
 from thinklint.fsutil import atomic_write
 from thinklint.profiles import Profile
 from thinklint.resources import package_folder
@@ -36,7 +36,7 @@ from thinklint.spec import Spec
 from thinklint.tokenizer_files import special_tokens
 
 CACHE_DIR = ".thinklint_cache"
-FORMAT = 1
+FORMAT = 2
 #: config folders kept; older ones (an earlier spec, version or tokenizer) are pruned
 KEEP_CONFIGS = 4
 #: files of a tokenizer folder that decide its tokens and template (weights beside them are not read)
@@ -176,33 +176,50 @@ def entry_path(folder: Path, item: WorkItem) -> Path:
 
 
 def load_entry(path: Path) -> dict[str, SampleFacts] | None:
-    """The facts of an entry by digest; None when missing, damaged or of another format."""
+    """The facts of an entry by digest; None when missing, damaged or of another format.
+
+    The body lists each distinct finding once (datasets repeat their findings) and every sample as
+    [digest, thinking, [finding numbers], length]; every part is checked before it is believed.
+    """
     try:
         data = path.read_bytes()
         head, _, body = data.partition(b"\n")
         header = json.loads(head)
         if header.get("format") != FORMAT or header.get("sha256") != _sha(body):
             return None
-        samples = json.loads(body)
-        if not isinstance(samples, list):
+        parsed = json.loads(body)
+        table = [freeze_finding(f) for f in parsed["findings"]]
+        if any(f is None for f in table):
             return None
         out: dict[str, SampleFacts] = {}
-        for entry in samples:
-            if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str) and valid(entry[1])):
+        for digest, thinking, numbers, length in parsed["samples"]:
+            if not (isinstance(digest, str) and thinking in (None, 0, 1) and not isinstance(thinking, bool)
+                    and (length is None or (isinstance(length, int) and not isinstance(length, bool)))):
                 return None
-            out[entry[0]] = freeze(entry[1])
+            out[digest] = (thinking, tuple(table[i] for i in numbers), length)
         return out
-    except (OSError, ValueError, TypeError, AttributeError):
+    except (OSError, ValueError, TypeError, AttributeError, KeyError, IndexError):
         return None
 
 
 def store_entry(path: Path, facts: list[tuple[str, SampleFacts]]) -> None:
-    body = json.dumps([[d, f] for d, f in facts], ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    numbers: dict[Any, int] = {}
+    samples = []
+    for digest, (thinking, findings, length) in facts:
+        ids = [numbers.setdefault(_hashable(f), len(numbers)) for f in findings]
+        samples.append([digest, thinking, ids, length])
+    body = json.dumps({"findings": [list(f) for f in numbers], "samples": samples}, ensure_ascii=False,
+                      separators=(",", ":")).encode("utf-8")
     header = json.dumps({"format": FORMAT, "sha256": _sha(body), "samples": len(facts)}).encode("utf-8")
     try:
         atomic_write(path, header + b"\n" + body)
     except OSError:  # a read-only checkout still lints; it just does not remember
         pass
+
+
+def _hashable(finding: Any) -> Any:
+    """A finding's facts as a dict key (its fix holds lists), turned back by `freeze_finding`."""
+    return tuple(finding[:5]) + (json.dumps(finding[5]),)
 
 
 def check_cached(item: WorkItem, ctx: Any, selection: Selection, max_line_bytes: int, folder: Path | None,

@@ -8,6 +8,7 @@ reused. With the sample's thinking mode (for the dataset-level ratio rule) and i
 
 from __future__ import annotations
 
+import json
 from typing import Any, Sequence
 
 from thinklint.model import Edit, Finding, Fix
@@ -47,25 +48,20 @@ def place(facts: SampleFacts, path: str, line: int | None, index: int | None, di
             for rule, category, severity, message, turn, fix in facts[1]]
 
 
-def valid(data: Any) -> bool:
-    """True when `data` has the shape of `SampleFacts` (a cache file is read, never trusted)."""
-    if not (isinstance(data, (list, tuple)) and len(data) == 3 and data[0] in (None, 0, 1)
-            and data[0] is not False and data[0] is not True and isinstance(data[1], (list, tuple))
-            and (data[2] is None or (isinstance(data[2], int) and not isinstance(data[2], bool)))):
-        return False
-    for f in data[1]:
-        if not (isinstance(f, (list, tuple)) and len(f) == 6 and all(isinstance(x, str) for x in f[:4])
-                and (f[4] is None or (isinstance(f[4], int) and not isinstance(f[4], bool)))):
-            return False
-        fix = f[5]
-        if fix is not None and not (isinstance(fix, list) and len(fix) == 3 and isinstance(fix[0], str)
-                                    and isinstance(fix[1], bool) and isinstance(fix[2], list)
-                                    and all(isinstance(e, list) and len(e) == 3 and isinstance(e[0], list)
-                                            for e in fix[2])):
-            return False
-    return True
+def freeze_finding(data: Any) -> FindingFacts | None:
+    """A finding's facts as read back from a cache file, or None when they do not have that shape.
 
-
-def freeze(data: Any) -> SampleFacts:
-    """JSON lists back into the tuples `sample_facts` makes (so cached and fresh facts compare equal)."""
-    return data[0], tuple((r, c, s, m, t, fix) for r, c, s, m, t, fix in data[1]), data[2]
+    The store keeps the fix as JSON text (so that findings can be told apart in a dict); a cache file
+    is read, never trusted: every part is checked.
+    """
+    if not (isinstance(data, list) and len(data) == 6 and all(isinstance(x, str) for x in data[:4])
+            and (data[4] is None or (isinstance(data[4], int) and not isinstance(data[4], bool)))
+            and isinstance(data[5], str)):
+        return None
+    fix = json.loads(data[5])
+    if fix is not None and not (isinstance(fix, list) and len(fix) == 3 and isinstance(fix[0], str)
+                                and isinstance(fix[1], bool) and isinstance(fix[2], list)
+                                and all(isinstance(e, list) and len(e) == 3 and isinstance(e[0], list)
+                                        for e in fix[2])):
+        return None
+    return data[0], data[1], data[2], data[3], data[4], fix

@@ -44,7 +44,7 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 
 def _entries(tmp: Path) -> list[Path]:
-    return sorted((tmp / CACHE_DIR).glob("v1/*/*.json"))
+    return sorted((tmp / CACHE_DIR).glob("v*/*/*.json"))
 
 
 def test_cold_warm_and_uncached_runs_agree(tmp_path: Path, counted: list[int]) -> None:
@@ -91,10 +91,13 @@ def test_a_damaged_entry_is_ignored_and_rewritten(tmp_path: Path, counted: list[
             data = b"\x00\xff not json"
         elif damage == "checksum":
             data = head + b"\n" + body.replace(b"THK001", b"THK002")
-        elif damage == "shape":
-            rows = json.loads(body)
-            rows[0][1] = ["not", "facts", "at all"]
-            body = json.dumps(rows).encode()
+        elif damage == "shape":  # well-formed JSON, a valid checksum, facts of the wrong shape
+            parsed = json.loads(body)
+            if parsed["findings"]:
+                parsed["findings"][0][3] = 42  # a message that is not a string
+            else:
+                parsed["samples"][0][1] = "thinking"
+            body = json.dumps(parsed).encode()
             header = json.loads(head)
             header["sha256"] = __import__("hashlib").sha256(body).hexdigest()
             data = json.dumps(header).encode() + b"\n" + body

@@ -94,7 +94,7 @@ def load(folder: Path) -> SnapshotTokenizer | None:
             return None
         from tokenizers import Tokenizer
 
-        return SnapshotTokenizer(Tokenizer.from_str(data.decode("utf-8")), meta)
+        return SnapshotTokenizer(Tokenizer.from_file(str(folder / "tokenizer.json")), meta)
     except Exception:
         return None
 
