@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import copy
+import io
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
 import yaml
 
-from thinklint.app import run_lint
+from thinklint.app import run_check, run_lint
 from thinklint.model import Finding
 from thinklint.settings import Settings
 from thinklint.spec import load_spec
@@ -22,7 +24,8 @@ def deep_merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def run_case(code: str, case: Mapping[str, Any], tmp: Path, needs_tokenizer: bool = False) -> list[Finding]:
+def write_case(code: str, case: Mapping[str, Any], tmp: Path, needs_tokenizer: bool = False) -> Path:
+    """The case's data file and spec in `tmp`; returns the spec's path."""
     file_name = case.get("file_name", "data.jsonl")
     data = tmp / file_name
     if "file" in case:
@@ -45,7 +48,39 @@ def run_case(code: str, case: Mapping[str, Any], tmp: Path, needs_tokenizer: boo
     if case.get("options"):
         spec["rules"]["options"] = {code: case["options"]}
     (tmp / "thinklint.yaml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    return tmp / "thinklint.yaml"
+
+
+def run_case(code: str, case: Mapping[str, Any], tmp: Path, needs_tokenizer: bool = False) -> list[Finding]:
+    spec = write_case(code, case, tmp, needs_tokenizer)
     settings = Settings(**case.get("settings", {}))
-    result, _, _ = run_lint(load_spec(tmp / "thinklint.yaml"), settings)
+    result, _, _ = run_lint(load_spec(spec), settings)
     assert not result.internal_errors, result.internal_errors
     return [f for f in result.findings if f.rule == code]
+
+
+@dataclass(frozen=True)
+class FixRun:
+    exit_code: int
+    before: bytes
+    after: bytes
+    out: str
+    err: str
+
+    @property
+    def sample(self) -> Any:
+        return json.loads(self.after.decode("utf-8"))
+
+
+def fix_in_place(spec: Path, data: Path, unsafe: bool = True, **flags: Any) -> FixRun:
+    """`thinklint check --fix` (--unsafe-fixes by default) with this spec; `data` is the file to watch."""
+    before = data.read_bytes()
+    out, err = io.StringIO(), io.StringIO()
+    code = run_check(Settings(config=spec, fix=True, unsafe_fixes=unsafe, **flags), out, err)
+    return FixRun(code, before, data.read_bytes(), out.getvalue(), err.getvalue())
+
+
+def run_fix_case(code: str, case: Mapping[str, Any], tmp: Path, unsafe: bool = True) -> FixRun:
+    """The case's data file fixed by `thinklint check --fix` under the case's spec."""
+    spec = write_case(code, case, tmp)
+    return fix_in_place(spec, tmp / case.get("file_name", "data.jsonl"), unsafe, **case.get("settings", {}))
