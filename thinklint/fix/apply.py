@@ -8,8 +8,9 @@ was: fixes that do not settle are a bug, and a half-applied set of them is no re
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from thinklint.context import Context
 from thinklint.engine import FileResult, WorkItem, run_rules

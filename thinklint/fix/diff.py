@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import json
-from typing import Iterable
+from collections.abc import Iterable
 
 from thinklint.fix.writers import Change
 
@@ -17,7 +17,8 @@ CONTEXT = 3
 
 
 def _line(mark: str, raw: bytes) -> str:
-    body = raw[:-2] if raw.endswith(b"\r\n") else raw[:-1] if raw.endswith(b"\n") else raw
+    # a CRLF line keeps its CR, as diff(1) prints it: the diff then applies with patch(1)
+    body = raw[:-1] if raw.endswith(b"\n") else raw
     out = mark + body.decode("utf-8", "replace") + "\n"
     return out if raw.endswith(b"\n") else out + "\\ No newline at end of file\n"
 

@@ -10,6 +10,7 @@ value re-serialised whole, in its key order.
 
 from __future__ import annotations
 
+import difflib
 import json
 from dataclasses import dataclass
 from json.decoder import scanstring  # type: ignore[attr-defined]
@@ -146,11 +147,12 @@ def _patch_object(text: str, start: int, end: int, old: dict[str, Any], new: dic
     key_sep = text[members[0].key_end:members[0].value_start] if members else style.key_sep
     parts = []
     for key, value in new.items():
-        m = by_key.get(key)
-        if m is None:
+        kept = by_key.get(key)
+        if kept is None:
             parts.append(json.dumps(key, ensure_ascii=style.ensure_ascii) + key_sep + style.dumps(value))
         else:
-            parts.append(text[m.key_start:m.value_start] + patch(text, m.value_start, m.value_end, old[key], value, style))
+            parts.append(text[kept.key_start:kept.value_start]
+                         + patch(text, kept.value_start, kept.value_end, old[key], value, style))
     first = members[0].key_start if members else start + 1
     last = members[-1].value_end if members else start + 1
     return _join(text, start, end, first, last, parts, item_sep)
@@ -199,9 +201,15 @@ def _char_offsets(literal: str) -> list[int]:
     return out
 
 
+#: above this (characters of old times new in the changed span) the span is written anew whole:
+#: matching characters inside it costs quadratic time, and only keeps the escapes it holds
+_MATCH_LIMIT = 4_000_000
+
+
 def patch_string(literal: str, old: str, new: str, ensure_ascii: bool) -> str:
     """The string literal for `new`, keeping the text of `literal` (which decodes to `old`) for the
-    characters before and after the part that changed."""
+    characters that stay: the common head and tail, and within the changed span the runs of
+    characters a repair moved but did not change (the reasoning a block is rewritten around)."""
     offsets = _char_offsets(literal)
     if len(offsets) != len(old) + 1:
         return json.dumps(new, ensure_ascii=ensure_ascii)  # lone surrogates and the like: write anew
@@ -212,5 +220,20 @@ def patch_string(literal: str, old: str, new: str, ensure_ascii: bool) -> str:
     tail = 0
     while tail < limit - head and old[-1 - tail] == new[-1 - tail]:
         tail += 1
-    middle = json.dumps(new[head:len(new) - tail], ensure_ascii=ensure_ascii)[1:-1]
-    return literal[:offsets[head]] + middle + literal[offsets[len(old) - tail]:]
+    old_end, new_end = len(old) - tail, len(new) - tail
+
+    def encode(text: str) -> str:
+        return json.dumps(text, ensure_ascii=ensure_ascii)[1:-1]
+
+    out = [literal[:offsets[head]]]
+    if (old_end - head) * (new_end - head) <= _MATCH_LIMIT:
+        matcher = difflib.SequenceMatcher(None, old[head:old_end], new[head:new_end], autojunk=False)
+        for op, i1, i2, j1, j2 in matcher.get_opcodes():
+            if op == "equal":
+                out.append(literal[offsets[head + i1]:offsets[head + i2]])
+            else:
+                out.append(encode(new[head + j1:head + j2]))
+    else:
+        out.append(encode(new[head:new_end]))
+    out.append(literal[offsets[old_end]:])
+    return "".join(out)

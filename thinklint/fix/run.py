@@ -8,8 +8,9 @@ record that cannot be parsed, or that belongs to two datasets, is left as it is,
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from thinklint.context import Context
 from thinklint.engine import WorkItem, build_contexts, plan

@@ -19,10 +19,11 @@ from __future__ import annotations
 import gzip
 import json
 import math
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, BinaryIO, Iterator
+from typing import IO, Any, BinaryIO
 
 from thinklint.fix.jsontext import elements, patch, skip_ws, style_of
 from thinklint.fsutil import atomic_writer
