@@ -151,3 +151,15 @@ def test_fix_in_a_real_process(here: Path) -> None:
     result = run_cli("check", "--fix", cwd=here)
     assert result.returncode == 0, result.stderr
     assert [json.loads(line) for line in data.read_text().splitlines()] == [OK, OK]
+
+
+def test_a_pre_rendered_text_with_many_turns(here: Path) -> None:
+    turn = "<|im_start|>user\nq<|im_end|>\n<|im_start|>assistant\n{}<|im_end|>\n"
+    data = here / "data" / "a.jsonl"
+    data.parent.mkdir()
+    data.write_text(json.dumps({"text": "".join(turn.format("<think>R</think>A") for _ in range(12))}) + "\n")
+    write(here / "thinklint.yaml", SPEC + "datasets:\n  - {name: main, path: data/*.jsonl, format: text}\n")
+    result = invoke("check", "--fix")
+    # each turn is spliced into the same text: one repair per round, all of them in the end
+    assert json.loads(data.read_text())["text"] == "".join(turn.format("<think>\nR\n</think>\n\nA") for _ in range(12))
+    assert "Fixed 12 findings (0 remaining)." in result.stdout

@@ -53,12 +53,12 @@ def here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 # --- JSONL ------------------------------------------------------------------------------------
 
 MIXED = [
-    b'{"id": 1.50, "messages": [{"role": "user", "content": "caf\\u00e9 \\/ 2+2?"}, '
-    b'{"role": "assistant", "content": "<think>add</think>4"}], "n": 1e5}\r\n',
+    (b'{"id": 1.50, "messages": [{"role": "user", "content": "caf\\u00e9 \\/ 2+2?"}, '
+     b'{"role": "assistant", "content": "<think>add</think>4"}], "n": 1e5}\r\n'),
     b'{"messages":[{"role":"user","content":"x"},{"role":"assistant","content":"<think>\\nadd\\n</think>\\n\\n4"}]}\n',
     b"\n",
-    b'  {"messages": [{"role": "user", "content": "\xc3\xa9\xf0\x9f\x98\x80"},   '
-    b'{"role": "assistant", "content": "<think>\\u00e9</think>\xc3\xa9 4"}]}  \r\n',
+    (b'  {"messages": [{"role": "user", "content": "\xc3\xa9\xf0\x9f\x98\x80"},   '
+     b'{"role": "assistant", "content": "<think>\\u00e9</think>\xc3\xa9 4"}]}  \r\n'),
     b'{"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "4"}], "x": [1, 2.0, true]}\n',
     b'{"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "<think>R</think>\\ud83d\\ude00"}]}',
 ]
@@ -150,7 +150,7 @@ def test_a_key_move_keeps_key_order_and_the_rest_of_the_line(here: Path) -> None
 
 @pytest.mark.parametrize("where", ["patch", "fsync", "replace"])
 def test_a_crash_mid_write_leaves_the_original(here: Path, monkeypatch: pytest.MonkeyPatch, where: str) -> None:
-    import thinklint.fix.writers as writers
+    from thinklint.fix import writers
 
     project(here)
     data = here / "data.jsonl"
@@ -177,7 +177,7 @@ def test_a_crash_mid_write_leaves_the_original(here: Path, monkeypatch: pytest.M
 
 
 def test_an_interrupt_mid_write_leaves_the_original(here: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import thinklint.fix.writers as writers
+    from thinklint.fix import writers
 
     project(here)
     data = here / "data.jsonl"
@@ -285,3 +285,23 @@ def test_parquet_diff_shows_rows(here: Path) -> None:
     code = run_check(Settings(config=here / "thinklint.yaml", diff=True), out, err)
     assert data.read_bytes() == original and code == 1
     assert out.getvalue().startswith("--- data.parquet (rows as JSON)\n+++ data.parquet (rows as JSON)\n@@ -1,1 +1,1 @@\n")
+
+
+def test_a_renamed_key_keeps_its_value_text(here: Path) -> None:
+    project(here)
+    data = here / "data.jsonl"
+    line = ('{"messages": [{"role": "user", "content": "é"}, '
+            '{"role": "assistant", "thinking": "caf\\u00e9 \\/ R", "content": "4"}]}\n')
+    data.write_text(line, encoding="utf-8")
+    fix(here)
+    assert data.read_text(encoding="utf-8") == line.replace('"thinking"', '"reasoning_content"')
+
+
+def test_an_unclosed_json_array_is_not_rewritten(here: Path) -> None:
+    project(here, "data.json")
+    data = here / "data.json"
+    text = "[" + json.dumps(SPACING) + ",\n"
+    data.write_text(text, encoding="utf-8")
+    code, _, err = fix(here)
+    assert data.read_text(encoding="utf-8") == text
+    assert "data.json: not fixed: JSON array is not closed" in err and code == 1

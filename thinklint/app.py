@@ -133,8 +133,7 @@ def _visible(findings: Iterable[Finding], known: Counter[str] | None, settings: 
 
 def run_diff(outcome: Outcome, settings: Settings, out: TextIO, err: TextIO) -> int:
     """--diff, as ruff's: the diffs on stdout, nothing written; exit 1 when there is a diff, 0 when not."""
-    for text in outcome.diffs:
-        out.write(text)
+    out.writelines(outcome.diffs)
     more = f"{outcome.hidden:,} more fix{'' if outcome.hidden == 1 else 'es'}"
     hint = f" ({more} with --unsafe-fixes)" if outcome.hidden else ""
     if outcome.fixed:

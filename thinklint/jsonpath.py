@@ -7,7 +7,8 @@ the containers along the path, so that the record as read stays available for di
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 
 class _Missing:

@@ -11,6 +11,7 @@ from thinklint.checks import repairs
 from thinklint.checks.rendering import template_kwargs
 from thinklint.context import Context
 from thinklint.model import Fix, Message, Sample, Violation
+from thinklint.profiles import Profile
 from thinklint.think import active_switch, assistant_turns, empty_block_turns
 
 
@@ -46,6 +47,14 @@ def _near_miss_regex(marker: str, style: str) -> re.Pattern[str] | None:
     head = r"\[?\s*" if marker.lstrip().startswith("[") else ""
     tail = r"\s*\]?" if marker.rstrip().endswith("]") else r"\s*:?"
     return re.compile(head + r"\W+".join(words) + tail, re.IGNORECASE)
+
+
+def has_near_miss(text: str, p: Profile) -> bool:
+    """True when `text` holds something that looks like one of the profile's markers but is not."""
+    exact = {mk.strip() for mk in (p.open, p.close) if mk}
+    return any(h.group(0).strip() not in exact
+               for mk in (p.open or "", p.close or "") if (rx := _near_miss_regex(mk, p.style))
+               for h in rx.finditer(text))
 
 
 def near_miss(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> Iterator[Violation]:

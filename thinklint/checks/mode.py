@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Iterator, Mapping
 
 from thinklint.checks import repairs
+from thinklint.checks.markers import has_near_miss
 from thinklint.context import Context, DatasetStats
 from thinklint.model import Fix, Message, Sample, Violation
 from thinklint.think import (
@@ -113,6 +114,9 @@ def _empty_block_fix(sample: Sample, m: Message, ctx: Context) -> Fix | None:
     (the answer's leading newlines go, as the template drops them after a block)."""
     p = ctx.profile
     assert p.empty_block is not None
+    written = parse_message(m, p)
+    if written is None or written.stray_closes or has_near_miss(m.content, p):
+        return None  # a closer or a misspelt marker: the turn has reasoning, not a missing block
     new = p.empty_block + m.content.lstrip("\n")
     written = parse_message(Message(m.role, new), p)
     if m.span is None or written is None or not written.blocks:

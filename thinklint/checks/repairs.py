@@ -11,7 +11,8 @@ object when a key is added or removed (so that edits stay plain JSON, cacheable 
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from thinklint.jsonpath import value_at
 from thinklint.model import Edit, Fix, Message, Sample
@@ -181,7 +182,7 @@ def inline_fix(sample: Sample, m: Message, key: str, p: Profile, why: str) -> Fi
     value = m.extra.get(key)
     if found is None or not isinstance(value, str) or not value.strip():
         return None
-    obj, content_key = found[1], m.source[-1]
+    obj, content_key = found[1], str(m.source[-1])
     form = inline_form(p, value)
     content = obj.get(content_key, "")
     content = "" if content is None else content  # OpenAI: null content beside tool calls
@@ -226,10 +227,8 @@ def stripped_markers(value: str, p: Profile, markers: list[str]) -> str | None:
     markers are anywhere else (the field then holds more than one block's reasoning)."""
     assert p.open and p.close
     inner = value.strip()
-    if inner.startswith(p.open):
-        inner = inner[len(p.open):]
-    if inner.endswith(p.close):
-        inner = inner[:-len(p.close)]
+    inner = inner.removeprefix(p.open)
+    inner = inner.removesuffix(p.close)
     if inner == value.strip() or any(mk in inner for mk in markers):
         return None
     return inner.strip("\n")

@@ -20,7 +20,7 @@ from thinklint.readers.files import Record
 from thinklint.readers.formats import normalise
 from thinklint.selection import Selection
 
-MAX_ROUNDS = 10
+MAX_ROUNDS = 100  # as ruff: a pre-rendered text takes one round per repaired turn
 
 
 def apply_round(value: Any, fixes: Sequence[Fix]) -> tuple[Any, list[bool]]:

@@ -145,11 +145,15 @@ def _patch_object(text: str, start: int, end: int, old: dict[str, Any], new: dic
         return "".join(out) + text[pos:end]
     item_sep = text[members[0].value_end:members[1].key_start] if len(members) > 1 else style.item_sep
     key_sep = text[members[0].key_end:members[0].value_start] if members else style.key_sep
+    # a key that goes away may come back under another name (a renamed field): its value's text moves
+    gone = [m for m in members if m.key not in new]
     parts = []
     for key, value in new.items():
         kept = by_key.get(key)
         if kept is None:
-            parts.append(json.dumps(key, ensure_ascii=style.ensure_ascii) + key_sep + style.dumps(value))
+            moved = next((m for m in gone if same(old[m.key], value)), None)
+            text_of = text[moved.value_start:moved.value_end] if moved else style.dumps(value)
+            parts.append(json.dumps(key, ensure_ascii=style.ensure_ascii) + key_sep + text_of)
         else:
             parts.append(text[kept.key_start:kept.value_start]
                          + patch(text, kept.value_start, kept.value_end, old[key], value, style))
