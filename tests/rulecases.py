@@ -25,7 +25,7 @@ def deep_merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def write_case(code: str, case: Mapping[str, Any], tmp: Path, needs_tokenizer: bool = False) -> Path:
-    """The case's data file and spec in `tmp`; returns the spec's path."""
+    """The case's data file and a thinklint.yaml selecting `code`, in `tmp`; returns the spec's path."""
     file_name = case.get("file_name", "data.jsonl")
     data = tmp / file_name
     if "file" in case:
@@ -52,9 +52,9 @@ def write_case(code: str, case: Mapping[str, Any], tmp: Path, needs_tokenizer: b
 
 
 def run_case(code: str, case: Mapping[str, Any], tmp: Path, needs_tokenizer: bool = False) -> list[Finding]:
-    spec = write_case(code, case, tmp, needs_tokenizer)
+    spec_path = write_case(code, case, tmp, needs_tokenizer)
     settings = Settings(**case.get("settings", {}))
-    result, _, _ = run_lint(load_spec(spec), settings)
+    result, _, _ = run_lint(load_spec(spec_path), settings)
     assert not result.internal_errors, result.internal_errors
     return [f for f in result.findings if f.rule == code]
 
@@ -84,3 +84,16 @@ def run_fix_case(code: str, case: Mapping[str, Any], tmp: Path, unsafe: bool = T
     """The case's data file fixed by `thinklint check --fix` under the case's spec."""
     spec = write_case(code, case, tmp)
     return fix_in_place(spec, tmp / case.get("file_name", "data.jsonl"), unsafe, **case.get("settings", {}))
+
+
+def run_dryrun_case(code: str, case: Mapping[str, Any], tmp: Path, model: Any) -> list[Finding]:
+    """The case through `thinklint dryrun` with `model` (the tiny test model), its planted loss in place."""
+    from tests.dryrun.planted import planted
+    from thinklint.dryrun.run import dryrun
+    from thinklint.dryrun.settings import DryrunSettings
+
+    spec_path = write_case(code, case, tmp, needs_tokenizer=True)
+    with planted(model, case.get("model", {}).get("loss")) as m:
+        result, _ = dryrun(load_spec(spec_path), DryrunSettings(model="tiny-qwen3", device="cpu"), model=m)
+    assert result.samples, f"the example was not run: {[s.reason for s in result.skipped]}"
+    return [f for f in result.findings if f.rule == code]

@@ -68,12 +68,12 @@ def token_factory(spec: Spec, profile: Profile, settings: Settings) -> Callable[
     return build
 
 
-def prepare(spec: Spec, settings: Settings) -> tuple[dict[str, Rule], Selection]:
+def prepare(spec: Spec, settings: Settings, stage: str = "check") -> tuple[dict[str, Rule], Selection]:
     rules = all_rules(custom_rules(spec.rules.custom, spec.display, spec.located))
     selection = select_rules(rules, spec.rules, has_tokenizer=bool(spec.model.tokenizer),
                              cli_select=settings.select, cli_ignore=settings.ignore,
                              cli_extend=settings.extend_select, source=spec.display, located=spec.located,
-                             root=spec.root)
+                             root=spec.root, stage=stage)
     return rules, selection
 
 

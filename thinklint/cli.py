@@ -138,13 +138,14 @@ def check_spec(files: tuple[Path, ...]) -> None:
 @click.option("--format", "output_format", type=click.Choice(["text", "json", "markdown"]), default="text")
 @guarded
 def rules_cmd(output_format: str) -> None:
-    """List every rule."""
+    """List every rule (`dryrun`: runs only under `thinklint dryrun`, it needs a model)."""
     from thinklint.catalog import all_rules
 
     rules = all_rules()
     if output_format == "json":
         click.echo(json.dumps([{"code": r.code, "name": r.name, "category": r.category, "severity": r.severity,
-                                "fixable": r.fixable, "summary": r.summary} for r in rules.values()], indent=2))
+                                "fixable": r.fixable, "stage": r.stage, "summary": r.summary}
+                               for r in rules.values()], indent=2))
         return
     if output_format == "markdown":
         click.echo("| code | name | category | severity | fix | what it catches |\n|---|---|---|---|---|---|")
@@ -154,7 +155,8 @@ def rules_cmd(output_format: str) -> None:
         return
     for r in rules.values():
         fix = {"safe": "fix", "unsafe": "fix*"}.get(r.fixable, "")
-        click.echo(f"{r.code}  {r.name:<30} {r.category:<16} {r.severity:<8} {fix:<4}  {r.summary}")
+        stage = "dryrun" if r.stage == "dryrun" else ""
+        click.echo(f"{r.code}  {r.name:<30} {r.category:<16} {r.severity:<8} {fix:<4} {stage:<6}  {r.summary}")
 
 
 @main.command("rule")
@@ -244,6 +246,48 @@ def show_cmd(target: str, sample: int | None, config: Path | None, select: str |
     settings = Settings(config=config, select=_codes(select), ignore=_codes(ignore) or (),
                         trust_remote_code=trust_remote_code)
     sys.exit(run_show(locate_spec(config), settings, target, sample, ShowOptions(ids=ids, full=full, plain=plain)))
+
+
+@main.command("dryrun")
+@click.option("--config", type=click.Path(dir_okay=False, path_type=Path), help="The spec (default: found upward).")
+@click.option("--model", "model_ref", required=True,
+              help="A local model folder or a hub id (AutoModelForCausalLM; HF_HUB_OFFLINE is honoured).")
+@click.option("--samples", type=click.IntRange(min=1), default=8, show_default=True,
+              help="How many samples, in spec order (or of the --sample files).")
+@click.option("--sample", "targets", multiple=True,
+              help="FILE:LINE (one JSONL line) or FILE (its first samples); repeatable.")
+@click.option("--device", type=click.Choice(["auto", "cuda", "cpu"]), default="auto", show_default=True,
+              help="auto: CUDA when available, else the CPU.")
+@click.option("--dtype", type=click.Choice(["auto", "bf16", "fp32"]), default="auto", show_default=True,
+              help="auto: bf16 on CUDA, fp32 on the CPU.")
+@click.option("--batch-size", type=click.IntRange(min=1), help="Samples per forward pass (default: sized to fit).")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--trust-remote-code", is_flag=True, help="Allow models and tokenizers with custom code (off by default).")
+@click.option("--no-progress", is_flag=True, help="No progress bar (it is shown only on a terminal anyway).")
+@guarded
+def dryrun_cmd(config: Path | None, model_ref: str, samples: int, targets: tuple[str, ...], device: str, dtype: str,
+               batch_size: int | None, output_format: str, trust_remote_code: bool, no_progress: bool) -> None:
+    """Run samples through the real model and confirm the masked loss.
+
+    For each sample, the trainer's (input_ids, labels) go through the model in a forward pass
+    (torch.inference_mode; padded batches, right padding). thinklint confirms that the model's own
+    loss equals an independent recomputation (shifted cross-entropy over the supervised tokens,
+    mean over them), that some token takes loss, that masked positions contribute nothing, and
+    that the prompt and the empty think block take loss only as the spec's policy says; it
+    prints the loss per segment (prompt, empty think, reasoning, answer, end of turn). Findings
+    are reported as by `check` (category mask); exit 1 when one is an error.
+    """
+    from thinklint.dryrun.run import run_dryrun
+    from thinklint.dryrun.settings import DryrunSettings
+
+    tty = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    settings = DryrunSettings(
+        model=model_ref, config=config, samples=samples, targets=targets, device=device, dtype=dtype,
+        batch_size=batch_size, output_format=output_format, trust_remote_code=trust_remote_code,
+        color=output_format == "text" and (tty or bool(os.environ.get("FORCE_COLOR"))),
+        progress=not no_progress and sys.stderr.isatty(),
+    )
+    sys.exit(run_dryrun(settings))
 
 
 if __name__ == "__main__":  # pragma: no cover

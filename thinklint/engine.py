@@ -92,7 +92,7 @@ def plan(spec: Spec, only: Iterable[str] = ()) -> list[WorkItem]:
     return items
 
 
-def _stamp(active: ActiveRule, loc: Location, v: Violation, digest: str) -> Finding:
+def stamp(active: ActiveRule, loc: Location, v: Violation, digest: str) -> Finding:
     r = active.rule
     return Finding(rule=r.code, category=r.category, severity=active.severity,  # type: ignore[arg-type]
                    path=loc.path, line=loc.line, sample=loc.index, message=v.message, turn=v.turn,
@@ -108,7 +108,7 @@ def run_rules(sample: Sample, ctx: Context, selection: Selection, out: FileResul
             continue
         try:
             for v in check.sample(sample, ctx, active.options):
-                out.findings.append(_stamp(active, sample.location, v, sample.digest))
+                out.findings.append(stamp(active, sample.location, v, sample.digest))
         except Exception as exc:  # a crashing rule is our bug: report it, keep checking
             where = f"{sample.location.path}:{sample.location.line or sample.location.index}"
             out.errors.append(f"rule {active.rule.code} failed on {where}: {exc!r}\n{traceback.format_exc()}")
@@ -169,7 +169,7 @@ def dataset_findings(stats: Mapping[str, DatasetStats], contexts: Mapping[str, C
             if active.rule.check.dataset is None or selection.ignored_for(st.path, active.rule.code):
                 continue
             for v in active.rule.check.dataset(st, ctx, active.options):
-                out.append(_stamp(active, Location(st.path, None, None), v, ""))
+                out.append(stamp(active, Location(st.path, None, None), v, ""))
     return out
 
 

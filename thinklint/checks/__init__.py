@@ -1,6 +1,7 @@
 """The explicit registry: rule code -> the check behind its YAML declaration.
 
-Pattern rules (a `pattern:` in their YAML) need no entry here. Token-level checks are listed
+Pattern rules (a `pattern:` in their YAML) need no entry here. A `dryrun` function reads the
+forward pass of `thinklint dryrun` (plain data: importing it imports no torch). Token-level checks are listed
 too, but the modules they live in import transformers only inside the token layer, lazily.
 """
 
@@ -10,6 +11,7 @@ from typing import Mapping
 
 from thinklint.checks import foreign, markers, mask, mode, rendering, template, think, trainer, truncation
 from thinklint.checks import format as fmt
+from thinklint.checks import dryrun
 from thinklint.context import Check
 
 __all__ = ["REGISTRY", "Check"]
@@ -54,12 +56,14 @@ REGISTRY: Mapping[str, Check] = {
     "MOD009": Check(sample=trainer.openai_thinking_off),
     "MOD010": Check(sample=rendering.template_drops_reasoning),
     "MOD011": Check(sample=mode.switch_not_read),
-    "MSK001": Check(sample=mask.supervised_prompt),
-    "MSK002": Check(sample=mask.no_supervised),
+    "MSK001": Check(sample=mask.supervised_prompt, dryrun=dryrun.supervised_prompt),
+    "MSK002": Check(sample=mask.no_supervised, dryrun=dryrun.no_supervised),
     "MSK003": Check(sample=mask.eot_unsupervised),
     "MSK004": Check(sample=mask.labels_misaligned),
-    "MSK005": Check(sample=mask.empty_think_policy),
+    "MSK005": Check(sample=mask.empty_think_policy, dryrun=dryrun.empty_think_policy),
     "MSK006": Check(sample=mask.history_reasoning_policy),
+    "MSK007": Check(dryrun=dryrun.loss_mismatch),
+    "MSK008": Check(dryrun=dryrun.masked_label_leak),
     "TPL001": Check(sample=template.prefix_invariant),
     "TPL002": Check(sample=template.text_mismatch),
     "TPL003": Check(sample=template.reasoning_dropped),
