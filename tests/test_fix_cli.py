@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,7 +21,7 @@ UNCLOSED = {"messages": [Q, {"role": "assistant", "content": "<think>\nadd\n4"}]
 SPEC = "version: 1\nmodel: {profile: qwen3}\ntraining: {framework: chat_template}\n"
 
 
-def project(root: Path, records: list[dict[str, object]], extra: str = "", crlf: bool = False) -> Path:
+def project(root: Path, records: list[Any], extra: str = "", crlf: bool = False) -> Path:
     end = "\r\n" if crlf else "\n"
     data = root / "data" / "a.jsonl"
     data.parent.mkdir(parents=True, exist_ok=True)

@@ -28,7 +28,7 @@ PLACEHOLDER = "\x00slot\x00"
 
 # no markup characters in the random text: a '<' could plant a defect of its own
 CHARS = st.one_of(st.sampled_from(["\n", " ", "\t", '"', "\\", "/", "é", "😀", "\u2028", "think"]),
-                  st.characters(blacklist_categories=("Cs",), blacklist_characters="<>&\r"))
+                  st.characters(blacklist_categories=["Cs"], blacklist_characters="<>&\r"))
 TEXT = st.lists(CHARS, max_size=12).map("".join)
 REASONING = TEXT.filter(lambda r: r.strip() != "" and r == r.strip("\n"))
 ANSWER = TEXT.filter(lambda a: a == a.lstrip("\n"))

@@ -10,8 +10,10 @@ value re-serialised whole, in its key order.
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import json
+import re
 from dataclasses import dataclass
 from json.decoder import scanstring  # type: ignore[attr-defined]
 from typing import Any
@@ -186,23 +188,29 @@ def _patch_array(text: str, start: int, end: int, old: list[Any], new: list[Any]
     return _join(text, start, end, first, last, parts, item_sep)
 
 
-def _char_offsets(literal: str) -> list[int]:
-    """offsets[i]: where decoded character i starts in the string literal (quotes included);
-    offsets[-1] is the closing quote. A surrogate pair escape decodes to one character."""
-    out, i, n = [], 1, len(literal) - 1
-    while i < n:
-        out.append(i)
-        if literal[i] != "\\":
-            i += 1
-        elif literal[i + 1] != "u":
-            i += 2
-        else:
-            code = int(literal[i + 2:i + 6], 16)
-            pair = (0xD800 <= code < 0xDC00 and literal[i + 6:i + 8] == "\\u"
-                    and 0xDC00 <= int(literal[i + 8:i + 12], 16) < 0xE000)
-            i += 12 if pair else 6
-    out.append(n)
-    return out
+#: one escape of a JSON string: a surrogate pair (decoded as one character), a \\uXXXX, or \\n and kin
+_ESCAPE = re.compile(r"\\(?:u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|.)", re.DOTALL)
+
+
+class _Offsets:
+    """Where decoded character i of a string literal starts in the literal (quotes included); the
+    literal's length in characters is `count`. Only escapes take more than one raw character, so
+    only they are recorded: a literal without any costs nothing."""
+
+    def __init__(self, literal: str) -> None:
+        self.literal = literal
+        self.decoded: list[int] = []  # decoded index of each escape
+        self.extra: list[int] = []  # raw characters beyond one, up to and including that escape
+        total = 0
+        for m in _ESCAPE.finditer(literal, 1, len(literal) - 1):
+            self.decoded.append(m.start() - 1 - total)
+            total += m.end() - m.start() - 1
+            self.extra.append(total)
+        self.count = len(literal) - 2 - total
+
+    def __getitem__(self, i: int) -> int:
+        k = bisect.bisect_left(self.decoded, i)  # escapes that start before character i
+        return 1 + i + (self.extra[k - 1] if k else 0)
 
 
 #: above this (characters of old times new in the changed span) the span is written anew whole:
@@ -214,8 +222,8 @@ def patch_string(literal: str, old: str, new: str, ensure_ascii: bool) -> str:
     """The string literal for `new`, keeping the text of `literal` (which decodes to `old`) for the
     characters that stay: the common head and tail, and within the changed span the runs of
     characters a repair moved but did not change (the reasoning a block is rewritten around)."""
-    offsets = _char_offsets(literal)
-    if len(offsets) != len(old) + 1:
+    offsets = _Offsets(literal)
+    if offsets.count != len(old):
         return json.dumps(new, ensure_ascii=ensure_ascii)  # lone surrogates and the like: write anew
     limit = min(len(old), len(new))
     head = 0
