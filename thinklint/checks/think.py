@@ -159,4 +159,21 @@ def prefilled_opener(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> I
     start = "the answer" if p.close and p.close in prefill else f"the reasoning: {shape!r}"
     yield Violation(f"assistant turn {turn} starts with {p.label(p.open)}, but the {p.name} template writes "
                     f"{prefill!r} before the last assistant turn itself: the rendered turn opens twice; "
-                    f"start the turn with {start}", turn)
+                    f"start the turn with {start}", turn, _prefill_fix(sample, m, prefill, p))
+
+
+def _prefill_fix(sample: Sample, m: Message, prefill: str, p: Profile) -> Fix | None:
+    """Leave out what the template writes itself. Safe: the rendered turn is what the data meant.
+    A prefill that is a whole (empty) block takes the data's block with it only when that block
+    is empty too; reasoning after /no_think is MOD002's to judge."""
+    assert p.open is not None
+    content = m.content.lstrip()
+    if p.close and p.close in prefill:
+        parsed = parse(content, p.open, p.close)
+        if not parsed.blocks or parsed.blocks[0].start or not parsed.blocks[0].closed \
+                or parsed.blocks[0].inner(content).strip():
+            return None
+        new = content[parsed.blocks[0].end:].lstrip()
+    else:
+        new = content[len(p.open):].lstrip("\n")
+    return repairs.fix(f"leave out {prefill!r}: the template writes it", repairs.content_edit(sample, m, new))
