@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from thinklint.jsonpath import value_at
+from thinklint.jsonpath import same, value_at
 from thinklint.model import Edit, Fix, Message, Sample
 from thinklint.profiles import Profile
 from thinklint.think import SwitchHit, ThinkParse, parse_message
@@ -40,10 +40,12 @@ def inline_form(p: Profile, reasoning: str) -> str | None:
 
 
 def fix(description: str, *edits: Edit | None, safe: bool = True) -> Fix | None:
-    """A fix of these edits; None when any could not be made (the record is not what it seems)."""
-    if not edits or any(e is None for e in edits):
+    """A fix of these edits; None when any could not be made (the record is not what it seems) or
+    none would change anything (a fix that changes nothing would be offered again and again)."""
+    made = tuple(e for e in edits if e is not None)
+    if not made or len(made) != len(edits) or all(same(e.old, e.new) for e in made):
         return None
-    return Fix(description, tuple(e for e in edits if e is not None), safe)
+    return Fix(description, made, safe)
 
 
 # ---------------------------------------------------------------------------------------------
