@@ -38,7 +38,7 @@ def codes_in(stdout: str) -> list[str]:
     return re.findall(r"^\S+: ([A-Z]{3}\d{3}) \[", stdout, flags=re.MULTILINE)
 
 
-TOKEN_RULES = sorted(c for c, r in builtin_rules().items() if r.needs_tokenizer)
+TOKEN_RULES = sorted(c for c, r in builtin_rules().items() if r.needs_tokenizer and r.stage == "check")
 SKIPPED_LINE = (f"Skipped {len(TOKEN_RULES)} token-level rules (MSK, TPL, TRN): set model.tokenizer to run them.\n"
                 if TOKEN_RULES else "")
 
@@ -68,7 +68,8 @@ def test_an_error_finding_exits_1(dirty: Path) -> None:
     result = invoke("check")
     assert result.exit_code == 1
     assert codes_in(result.stdout) == ["THK001", "THK008"]
-    assert report(result.stdout).endswith("Found 1 error, 1 warning in 3 samples (1 file).\n")
+    assert report(result.stdout).endswith("Found 1 error, 1 warning in 3 samples (1 file).\n"
+                                          "[*] 1 fixable with the --fix option.\n")
 
 
 def test_warnings_alone_exit_0(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -215,6 +216,7 @@ def test_statistics(dirty: Path) -> None:
         "1  THK001  unclosed-think",
         "1  THK008  non-canonical-think",
         "Found 1 error, 1 warning in 3 samples (1 file).",
+        "[*] 1 fixable with the --fix option.",
     ]
 
 
@@ -294,7 +296,7 @@ def test_rules_lists_every_yaml_rule() -> None:
     assert listed == sorted(declared)
     as_json = json.loads(invoke("rules", "--format", "json").stdout)
     assert [r["code"] for r in as_json] == sorted(declared)
-    assert set(as_json[0]) == {"code", "name", "category", "severity", "fixable", "summary"}
+    assert set(as_json[0]) == {"code", "name", "category", "severity", "fixable", "stage", "summary"}
 
 
 def test_profiles_lists_every_profile() -> None:
