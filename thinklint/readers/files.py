@@ -13,12 +13,17 @@ import hashlib
 import json
 import math
 import re
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Iterator
 
-#: a longer JSONL line is reported, not loaded (a runaway line must not exhaust memory)
+#: a longer JSONL line (or JSON array element) is reported, not loaded: a runaway line must not
+#: exhaust memory
 DEFAULT_MAX_LINE_BYTES = 64 * 1024 * 1024
+#: a record nested deeper is reported, not checked: rules, the template renderer and reporters
+#: walk records recursively, and Python's stack is ~1,000 frames (real samples nest < 20 levels)
+MAX_DEPTH = 100
 _CHUNK = 1 << 20
 #: what may follow a decoded number and still belong to it when the next chunk arrives
 _NUMBER_TAIL = re.compile(r"[0-9.eE+-]*")
@@ -27,6 +32,11 @@ DATA_SUFFIXES = (".jsonl", ".json", ".parquet", ".jsonl.gz", ".json.gz")
 
 class FileError(Exception):
     """A whole file cannot be read (missing, a directory, unreadable, not the format it claims)."""
+
+
+#: what reading a (possibly compressed) file can raise beyond FileError: I/O errors, a truncated or
+#: corrupt gzip stream (EOFError, zlib.error, gzip.BadGzipFile is an OSError)
+_READ_ERRORS = (OSError, EOFError, zlib.error)
 
 
 @dataclass(frozen=True)
@@ -86,6 +96,18 @@ def _open(path: Path) -> IO[bytes]:
 
 
 def read_records(path: Path, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> Iterator[Record]:
+    """The file's records; a failure that ends the file (I/O, corrupt compression) is a FileError."""
+    try:
+        yield from _records(path, max_line_bytes)
+    except _READ_ERRORS as exc:
+        raise FileError(f"read failed: {_reason(exc)}") from None
+
+
+def _reason(exc: BaseException) -> str:
+    return str(getattr(exc, "strerror", None) or exc or type(exc).__name__)
+
+
+def _records(path: Path, max_line_bytes: int) -> Iterator[Record]:
     if path.is_dir():  # before the suffix: `path: data/math` is a folder, not an unsupported file type
         raise FileError(f"is a directory, expected a data file (a glob such as {path.name}/*.jsonl reads the files in it)")
     kind = file_kind(path)
@@ -95,12 +117,12 @@ def read_records(path: Path, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> It
     with _open(path) as fh:
         try:
             head = fh.peek(64)[:64] if hasattr(fh, "peek") else b""
-        except OSError as exc:
-            raise FileError(f"cannot read: {exc}") from None
+        except _READ_ERRORS as exc:
+            raise FileError(f"cannot read: {_reason(exc)}") from None
         first = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
         # LLaMA-Factory (through `datasets`) accepts JSON lines in .json files: decide by content
         if kind == "json" and first == b"[":
-            yield from _read_array(fh, path)
+            yield from _read_array(fh, path, max_line_bytes)
         else:
             yield from _read_jsonl(fh, max_line_bytes)
 
@@ -111,8 +133,8 @@ def _read_jsonl(fh: IO[bytes], max_line_bytes: int) -> Iterator[Record]:
     while True:
         try:
             raw = fh.readline(max_line_bytes + 1)
-        except (OSError, EOFError) as exc:
-            raise FileError(f"read failed after line {lineno}: {exc}") from None
+        except _READ_ERRORS as exc:
+            raise FileError(f"read failed after line {lineno}: {_reason(exc)}") from None
         if not raw:
             return
         lineno += 1
@@ -149,7 +171,7 @@ def _decode_one(data: bytes, line: int | None, index: int) -> Record:
     except UnicodeDecodeError as exc:
         return Record(line, index, None, digest, f"not valid UTF-8 (byte {exc.start})", "invalid_json")
     try:
-        return Record(line, index, loads(text), digest)
+        value = loads(text)
     except (ValueError, RecursionError) as exc:
         reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc) or "nested too deeply"
         if isinstance(exc, json.JSONDecodeError):
@@ -157,9 +179,36 @@ def _decode_one(data: bytes, line: int | None, index: int) -> Record:
         elif isinstance(exc, RecursionError):
             reason = "nested too deeply"
         return Record(line, index, None, digest, f"not valid JSON: {reason}", "invalid_json")
+    if _may_be_deep(data) and too_deep(value):
+        return Record(line, index, None, digest, DEPTH_MESSAGE, "invalid_json")
+    return Record(line, index, value, digest)
 
 
-def _read_array(fh: IO[bytes], path: Path) -> Iterator[Record]:
+DEPTH_MESSAGE = f"nested more than {MAX_DEPTH} levels deep; not checked"
+
+
+def _may_be_deep(data: bytes | str) -> bool:
+    """Cheap pre-filter: a value cannot nest deeper than its number of opening brackets."""
+    if isinstance(data, str):
+        return data.count("[") + data.count("{") > MAX_DEPTH
+    return data.count(b"[") + data.count(b"{") > MAX_DEPTH
+
+
+def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether containers nest deeper than `limit` (iterative: a deep value cannot overflow the stack)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        v, depth = stack.pop()
+        children = v.values() if isinstance(v, dict) else v if isinstance(v, list) else None
+        if children is None:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((c, depth + 1) for c in children if isinstance(c, (dict, list)))
+    return False
+
+
+def _read_array(fh: IO[bytes], path: Path, max_bytes: int = DEFAULT_MAX_LINE_BYTES) -> Iterator[Record]:
     decoder = codecs.getincrementaldecoder("utf-8")()
     buf = ""
     pos = 0
@@ -169,7 +218,9 @@ def _read_array(fh: IO[bytes], path: Path) -> Iterator[Record]:
         nonlocal buf, pos, eof
         if eof:
             return False
-        chunk = fh.read(_CHUNK)
+        # read at least as much as is pending: an element that spans many chunks is decoded
+        # O(log n) times, not once per chunk
+        chunk = fh.read(max(_CHUNK, len(buf) - pos))
         try:
             text = decoder.decode(chunk, final=not chunk)
         except UnicodeDecodeError as exc:
@@ -228,9 +279,19 @@ def _read_array(fh: IO[bytes], path: Path) -> Iterator[Record]:
                 msg = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
                 yield Record(None, index, None, "", f"not valid JSON: {msg}", "invalid_json")
                 raise FileError(f"cannot continue after malformed element {index}") from None
+            if len(buf) - pos > max_bytes:
+                # the characters held are at least as many bytes: the element is over the limit.
+                # Without decoding it there is no telling where it ends, so the file stops here.
+                yield Record(None, index, None, "",
+                             f"element is over the {max_bytes:,}-byte limit; not loaded", "line_too_long")
+                raise FileError(f"the rest of the file after element {index} (over the size limit) is not read")
             if not fill():
                 continue
-        yield Record(None, index, value, digest_bytes(buf[pos:end].encode("utf-8", "surrogatepass")))
+        digest = digest_bytes(buf[pos:end].encode("utf-8", "surrogatepass"))
+        if _may_be_deep(buf[pos:end]) and too_deep(value):
+            yield Record(None, index, None, digest, DEPTH_MESSAGE, "invalid_json")
+        else:
+            yield Record(None, index, value, digest)
         index += 1
         pos = end
 
@@ -242,6 +303,9 @@ def _read_parquet(path: Path) -> Iterator[Record]:
         raise FileError("reading Parquet needs pyarrow (pip install pyarrow)") from None
     try:
         pf = pq.ParquetFile(path)
+        depth = _type_depth(pf.schema_arrow)
+        if depth > MAX_DEPTH:
+            raise FileError(f"the Parquet schema nests {depth} levels deep, over the {MAX_DEPTH}-level limit")
         batches = pf.iter_batches(batch_size=512)
         index = 0
         for batch in batches:
@@ -253,6 +317,17 @@ def _read_parquet(path: Path) -> Iterator[Record]:
         raise
     except Exception as exc:  # pyarrow raises many types for corrupt or foreign files
         raise FileError(f"cannot read Parquet: {exc}") from None
+
+
+def _type_depth(schema: Any) -> int:
+    """How deep an Arrow schema nests (a row of it is that deep in Python), counted without recursion."""
+    deepest = 0
+    stack = [(schema.field(i).type, 1) for i in range(len(schema))]
+    while stack:
+        t, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((t.field(i).type, depth + 1) for i in range(t.num_fields))
+    return deepest
 
 
 def _jsonable(value: Any) -> Any:
