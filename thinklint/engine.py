@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from thinklint.context import Context, DatasetStats
+from thinklint.fsutil import real
 from thinklint.model import Finding, Location, Problem, Sample, Violation
 from thinklint.profiles import Profile
 from thinklint.readers.files import DEFAULT_MAX_LINE_BYTES, FileError, read_records
@@ -46,10 +47,12 @@ class FileResult:
 def display_path(path: Path, cwd: Path | None = None) -> str:
     """Relative to the working directory when below it, as the JSON contract wants."""
     cwd = cwd or Path.cwd()
+    # a broken symlink (dangling, or a loop) is shown as itself: its target says nothing useful
+    target = real(path) if path.exists() else real(path.parent) / path.name
     try:
-        return str(path.resolve().relative_to(cwd.resolve()))
+        return str(target.relative_to(real(cwd)))
     except ValueError:
-        return os.path.relpath(path.resolve(), cwd.resolve()) if path.is_absolute() else str(path)
+        return os.path.relpath(target, real(cwd)) if path.is_absolute() else str(path)
 
 
 def expand(dataset: DatasetSpec) -> list[Path]:
@@ -58,20 +61,22 @@ def expand(dataset: DatasetSpec) -> list[Path]:
         full = pattern if os.path.isabs(pattern) else str(dataset.base / pattern)
         for hit in glob.glob(full, recursive=True):
             p = Path(hit)
-            if p.is_file() or not glob.has_magic(pattern):
+            # a glob skips folders, but not a broken symlink (dangling or a loop): reading it
+            # reports why the data file it stands for cannot be read
+            if p.is_file() or not glob.has_magic(pattern) or (p.is_symlink() and not p.exists()):
                 found.add(p)
     return sorted(found)
 
 
 def _wanted(f: Path, wanted: set[Path]) -> bool:
     """A file named in `only`, or below a folder named there (`thinklint check data/`)."""
-    r = f.resolve()
+    r = real(f)
     return r in wanted or any(parent in wanted for parent in r.parents)
 
 
 def plan(spec: Spec, only: Iterable[str] = ()) -> list[WorkItem]:
     """Every (dataset, file) to check; with `only` (pre-commit's file list, or folders), just those files."""
-    wanted = {Path(p).resolve() for p in only}
+    wanted = {real(p) for p in only}
     items: list[WorkItem] = []
     for ds in spec.datasets:
         where = ds.origin or spec.display

@@ -7,6 +7,16 @@ import tempfile
 from pathlib import Path
 
 
+def real(path: Path | str) -> Path:
+    """The absolute path with symlinks resolved, as Path.resolve() but never raising.
+
+    Path.resolve() raises RuntimeError on a symlink loop before Python 3.13; os.path.realpath
+    leaves the looping part as it is, and reading the file then fails with an OSError that the
+    caller reports (a data file in a loop is a finding, not a crash).
+    """
+    return Path(os.path.realpath(path))
+
+
 def atomic_write(path: Path, data: bytes) -> None:
     """Write to a temporary file beside `path`, fsync, then rename over it."""
     path.parent.mkdir(parents=True, exist_ok=True)

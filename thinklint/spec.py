@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from thinklint.fsutil import real
 from thinklint.resources import schema, validator
 from thinklint.yamlsrc import Located, SourceError, load_yaml, validate
 
@@ -159,7 +160,7 @@ def load_spec(path: Path) -> Spec:
         located = Located(table, {(): header} if header else {})
     else:
         located = load_yaml(text, display)
-    return build_spec(located, display, path.resolve().parent, path)
+    return build_spec(located, display, real(path).parent, path)
 
 
 def build_spec(located: Located, display: str, root: Path, path: Path | None = None) -> Spec:
@@ -228,10 +229,10 @@ def _datasets(entries: list[dict[str, Any]], located: Located, display: str, roo
 def _display(path: Path) -> str:
     """The path as the user would type it from the working directory (as data paths are shown)."""
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
+        return str(real(path).relative_to(real(Path.cwd())))
     except ValueError:
         pass
     try:
-        return os.path.relpath(path.resolve(), Path.cwd().resolve())
+        return os.path.relpath(real(path), real(Path.cwd()))
     except ValueError:  # another drive on Windows
         return str(path)

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
+from thinklint.fsutil import real
 from thinklint.yamlsrc import SourceError
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ def import_dataset_info(entry: Mapping[str, Any], root: Path, spec_display: str,
     from thinklint.spec import _display
 
     prefix = f"{key}." if key else ""
-    info_path = (root / entry["llamafactory"]).resolve()
+    info_path = real(root / entry["llamafactory"])
     written = entry["llamafactory"]  # as the spec says it, for messages about the spec's value
     display = _display(info_path)  # as the user would open it from here, for findings and its own errors
     try:
