@@ -132,15 +132,14 @@ def _read_jsonl(fh: IO[bytes], max_line_bytes: int) -> Iterator[Record]:
     lineno = 0
     while True:
         try:
-            raw = fh.readline(max_line_bytes + 1)
+            raw, size, head = _read_line(fh, max_line_bytes)
         except _READ_ERRORS as exc:
             raise FileError(f"read failed after line {lineno}: {_reason(exc)}") from None
-        if not raw:
+        if not size:
             return
         lineno += 1
-        if len(raw) > max_line_bytes and not raw.endswith(b"\n"):
-            size = len(raw) + _skip_rest_of_line(fh)
-            yield Record(lineno, index, None, digest_bytes(raw[:4096]),
+        if raw is None:
+            yield Record(lineno, index, None, digest_bytes(head),
                          f"line is {size:,} bytes, over the {max_line_bytes:,}-byte limit; not loaded",
                          "line_too_long")
             index += 1
@@ -155,13 +154,24 @@ def _read_jsonl(fh: IO[bytes], max_line_bytes: int) -> Iterator[Record]:
         index += 1
 
 
-def _skip_rest_of_line(fh: IO[bytes]) -> int:
-    skipped = 0
+def _read_line(fh: IO[bytes], max_line_bytes: int) -> tuple[bytes | None, int, bytes]:
+    """The next line, its size in bytes and its first 4 KiB (a line over the limit is identified by
+    them); the line is None when over the limit: it is read through in chunks and dropped, so memory
+    stays within the limit (readline(limit) would hold a joined copy too) whatever its length."""
+    first = fh.readline(_CHUNK)
+    if first.endswith(b"\n") or len(first) < _CHUNK:
+        return (first if len(first) <= max_line_bytes else None), len(first), first[:4096]
+    parts = [first]
+    size = len(first)
     while True:
         chunk = fh.readline(_CHUNK)
-        skipped += len(chunk)
+        size += len(chunk)
+        if size > max_line_bytes:
+            parts.clear()
+        else:
+            parts.append(chunk)
         if not chunk or chunk.endswith(b"\n"):
-            return skipped
+            return (b"".join(parts) if size <= max_line_bytes else None), size, first[:4096]
 
 
 def _decode_one(data: bytes, line: int | None, index: int) -> Record:
@@ -218,16 +228,19 @@ def _read_array(fh: IO[bytes], path: Path, max_bytes: int = DEFAULT_MAX_LINE_BYT
         nonlocal buf, pos, eof
         if eof:
             return False
-        # read at least as much as is pending: an element that spans many chunks is decoded
-        # O(log n) times, not once per chunk
-        chunk = fh.read(max(_CHUNK, len(buf) - pos))
+        # read as much as is pending, so that an element spanning many chunks is decoded O(log n)
+        # times rather than once per chunk, but not past the size limit: memory stays ~2x the limit
+        pending = len(buf) - pos
+        chunk = fh.read(max(_CHUNK, min(pending, max_bytes + 1 - pending)))
         try:
             text = decoder.decode(chunk, final=not chunk)
         except UnicodeDecodeError as exc:
             raise FileError(f"not valid UTF-8 near byte {exc.start}") from None
-        buf = buf[pos:] + text
-        pos = 0
         eof = not chunk
+        del chunk
+        rest, buf = buf[pos:], ""  # drop the old buffer before the new one is built
+        buf = rest + text
+        pos = 0
         return True
 
     fill()
