@@ -26,12 +26,12 @@ class UsageError(Exception):
     """A problem with how thinklint was invoked: exit 2 with this message."""
 
 
-def locate_spec(config: Path | None) -> Spec:
+def locate_spec(config: Path | None, allow_outside_root: bool = False) -> Spec:
     path = config or find_spec(Path.cwd())
     if path is None:
         raise UsageError("no thinklint.yaml found in this folder or its parents "
                          "(and no [tool.thinklint] in a pyproject.toml); pass --config FILE")
-    return load_spec(path)
+    return load_spec(path, allow_outside_root=allow_outside_root)
 
 
 def load_profile(spec: Spec) -> Profile:
@@ -87,7 +87,7 @@ def run_lint(spec: Spec, settings: Settings) -> tuple[Result, dict[str, Rule], P
 def run_check(settings: Settings, out: TextIO | None = None, err: TextIO | None = None) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
-    spec = locate_spec(settings.config)
+    spec = locate_spec(settings.config, settings.allow_outside_root)
     result, rules, profile = run_lint(spec, settings)
     findings = list(result.findings)
     # read the old baseline before writing the new one: they may be the same file

@@ -23,6 +23,11 @@ from thinklint.yamlsrc import SourceError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: the spec's files must resolve inside the repository root (thinklint.confine) unless this is given
+ALLOW_OUTSIDE_ROOT = click.option(
+    "--allow-outside-root", is_flag=True,
+    help="Let the spec name files outside the repository root (the nearest folder with .git).")
+
 
 def _fail(message: str) -> None:
     click.echo(f"thinklint: error: {message}", err=True)
@@ -87,12 +92,14 @@ def main(verbose: bool) -> None:
 @click.option("--write-baseline", type=click.Path(dir_okay=False, path_type=Path),
               help="Record the current findings as the baseline.")
 @click.option("--trust-remote-code", is_flag=True, help="Allow tokenizers with custom code (off by default).")
-@click.option("--max-line-bytes", type=click.IntRange(min=1024), help="Longest JSONL line to load.")
+@click.option("--max-line-bytes", type=click.IntRange(min=1024),
+              help="Longest JSONL line or JSON array element to load (default 64 MiB).")
+@ALLOW_OUTSIDE_ROOT
 @guarded
 def check(paths: tuple[str, ...], config: Path | None, select: str | None, ignore: str | None,
           extend_select: str | None, output_format: str, output_file: str | None, statistics: bool,
           exit_zero: bool, baseline: Path | None, write_baseline: Path | None, trust_remote_code: bool,
-          max_line_bytes: int | None) -> None:
+          max_line_bytes: int | None, allow_outside_root: bool) -> None:
     """Check the spec's datasets (or just PATHS, as pre-commit passes them)."""
     settings = Settings(
         config=config, paths=paths, select=_codes(select), ignore=_codes(ignore) or (),
@@ -101,14 +108,16 @@ def check(paths: tuple[str, ...], config: Path | None, select: str | None, ignor
         baseline=baseline, write_baseline=write_baseline,
         verbose=bool(click.get_current_context().find_root().params.get("verbose")),
         color=_color(output_file), trust_remote_code=trust_remote_code, max_line_bytes=max_line_bytes,
+        allow_outside_root=allow_outside_root,
     )
     sys.exit(run_check(settings))
 
 
 @main.command("check-spec")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@ALLOW_OUTSIDE_ROOT
 @guarded
-def check_spec(files: tuple[Path, ...]) -> None:
+def check_spec(files: tuple[Path, ...], allow_outside_root: bool) -> None:
     """Validate spec files alone (their datasets are not read)."""
     from thinklint.app import load_profile, prepare
     from thinklint.spec import load_spec
@@ -116,7 +125,7 @@ def check_spec(files: tuple[Path, ...]) -> None:
     failed = False
     for path in files:
         try:
-            spec = load_spec(path)
+            spec = load_spec(path, allow_outside_root=allow_outside_root)
             prepare(spec, Settings())
             load_profile(spec)
             click.echo(f"{path}: ok")
@@ -190,8 +199,10 @@ def profiles_cmd(detect_target: Path | None) -> None:
 @click.option("--config", type=click.Path(dir_okay=False, path_type=Path), help="The spec (default: found upward).")
 @click.option("--sample", "sample", type=click.IntRange(min=0), help="Only the sample with this 0-based index.")
 @click.option("--trust-remote-code", is_flag=True, help="Allow tokenizers with custom code (off by default).")
+@ALLOW_OUTSIDE_ROOT
 @guarded
-def render_cmd(file: str, config: Path | None, sample: int | None, trust_remote_code: bool) -> None:
+def render_cmd(file: str, config: Path | None, sample: int | None, trust_remote_code: bool,
+               allow_outside_root: bool) -> None:
     """Print what the spec's trainer trains for each sample of FILE, as JSON lines.
 
     Each line: path, line, sample, input_ids, labels (-100 where masked) and segments
@@ -201,8 +212,8 @@ def render_cmd(file: str, config: Path | None, sample: int | None, trust_remote_
     from thinklint.app import locate_spec
     from thinklint.render import run_render
 
-    settings = Settings(config=config, trust_remote_code=trust_remote_code)
-    sys.exit(run_render(locate_spec(config), settings, file, sample, sys.stdout))
+    settings = Settings(config=config, trust_remote_code=trust_remote_code, allow_outside_root=allow_outside_root)
+    sys.exit(run_render(locate_spec(config, allow_outside_root), settings, file, sample, sys.stdout))
 
 
 if __name__ == "__main__":  # pragma: no cover

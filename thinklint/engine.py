@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
+from thinklint.confine import check_path
 from thinklint.context import Context, DatasetStats
 from thinklint.fsutil import real
 from thinklint.model import Finding, Location, Problem, Sample, Violation
@@ -56,6 +57,7 @@ def display_path(path: Path, cwd: Path | None = None) -> str:
 
 
 def expand(dataset: DatasetSpec) -> list[Path]:
+    """The dataset's files; one that resolves outside its repository root is a spec error."""
     found: set[Path] = set()
     for pattern in dataset.paths:
         full = pattern if os.path.isabs(pattern) else str(dataset.base / pattern)
@@ -64,6 +66,9 @@ def expand(dataset: DatasetSpec) -> list[Path]:
             # a glob skips folders, but not a broken symlink (dangling or a loop): reading it
             # reports why the data file it stands for cannot be read
             if p.is_file() or not glob.has_magic(pattern) or (p.is_symlink() and not p.exists()):
+                if dataset.boundary is not None:
+                    check_path(p, dataset.boundary, dataset.origin, dataset.line, dataset.key,
+                               f"{pattern} matches {os.path.relpath(hit, dataset.base)}, which")
                 found.add(p)
     return sorted(found)
 

@@ -28,3 +28,4 @@ class Settings:
     color: bool | None = None
     trust_remote_code: bool = False
     max_line_bytes: int | None = None
+    allow_outside_root: bool = False
