@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator, Mapping
 
-from thinklint.checks.tokens_common import encoded, first_supervised, turn_name
+from thinklint.checks.tokens_common import encoded, first_supervised, render_failure, turn_name
 from thinklint.context import Context
 from thinklint.errors import TemplateError
 from thinklint.model import Sample, Violation
@@ -20,6 +20,10 @@ def prefix_invariant(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> I
         return
     enc = encoded(sample, ctx)
     if enc is None:
+        failure = render_failure(sample, ctx)
+        if failure:
+            yield Violation(f"the training sequence cannot be built, so train/serve consistency cannot be "
+                            f"checked: {failure}")
         return
     tokens, serving = ctx.tokens, ctx.tokens.serving
     for turn in enc.turns:
