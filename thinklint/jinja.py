@@ -277,7 +277,7 @@ def _prepare_messages(messages: Sequence[Mapping[str, Any]], alias_reasoning: bo
 
 def render(template: str, messages: Sequence[Mapping[str, Any]], *, add_generation_prompt: bool = False,
            tools: Sequence[Mapping[str, Any]] | None = None, documents: Sequence[Mapping[str, Any]] | None = None,
-           alias_reasoning: bool = True, max_chars: int = DEFAULT_MAX_CHARS, timeout: float = DEFAULT_TIMEOUT,
+           alias_reasoning: bool = True, max_chars: int | None = None, timeout: float | None = None,
            now: datetime | None = None, **kwargs: Any) -> str:
     """Render `messages` with the chat template text `template`, as ``tokenizer.apply_chat_template(...,
     tokenize=False)`` would.
@@ -286,8 +286,11 @@ def render(template: str, messages: Sequence[Mapping[str, Any]], *, add_generati
     (``enable_thinking``...) as keyword arguments; like transformers, undefined ones stay undefined.
     `alias_reasoning` copies ``reasoning_content``/``thinking``/``reasoning`` onto each other as
     transformers 5.x does; pass False to see what the template itself reads (transformers 4.x).
-    `now` pins ``strftime_now`` for reproducible renders.
+    `now` pins ``strftime_now`` for reproducible renders. `max_chars` and `timeout` default to
+    DEFAULT_MAX_CHARS and DEFAULT_TIMEOUT, read at the call.
     """
+    max_chars = DEFAULT_MAX_CHARS if max_chars is None else max_chars
+    timeout = DEFAULT_TIMEOUT if timeout is None else timeout
     with _LOCK:
         if _TIMEOUTS.get(template, 0) >= MAX_TIMEOUTS:
             raise TemplateTimeoutError(f"chat template exceeded its time limit {MAX_TIMEOUTS} times; "
