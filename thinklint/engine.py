@@ -143,6 +143,10 @@ def check_file(item: WorkItem, ctx: Context, selection: Selection,
     except FileError as exc:
         run_rules(Sample(Location(item.display, None, None), item.dataset.name, item.dataset.format,
                          problems=(Problem("unreadable", f"{exc}"),)), ctx, selection, out)
+    else:
+        if not out.samples:  # an empty file trains nothing, and `datasets` refuses to load one
+            run_rules(Sample(Location(item.display, None, None), item.dataset.name, item.dataset.format,
+                             problems=(Problem("empty_file", "the file holds no samples"),)), ctx, selection, out)
     return out
 
 
