@@ -132,7 +132,13 @@ def check_file(item: WorkItem, ctx: Context, selection: Selection,
     out.file = True
     try:
         for record in read_records(item.path, max_line_bytes):
-            sample = normalise(record, item.dataset, item.display, ctx.profile)
+            try:
+                sample = normalise(record, item.dataset, item.display, ctx.profile)
+            except Exception as exc:  # a normaliser that crashes is our bug: report it, keep checking
+                where = f"{item.display}:{record.line or record.index}"
+                out.errors.append(f"reading failed on {where}: {exc!r}\n{traceback.format_exc()}")
+                out.samples += record.index is not None
+                continue
             if record.index is not None:
                 out.samples += 1
                 if sample.ok and sample.messages:

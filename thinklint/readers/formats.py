@@ -17,6 +17,9 @@ from thinklint.spec import DatasetSpec
 from thinklint.textformat import parse_text
 from thinklint.yamlsrc import type_name
 
+#: the label of a token the loss ignores (transformers' and LLaMA-Factory's IGNORE_INDEX)
+IGNORE_INDEX = -100
+
 DEFAULT_COLUMNS: Mapping[str, Mapping[str, str]] = {
     "openai": {"messages": "messages", "tools": "tools"},
     "sharegpt": {"messages": "conversations"},
@@ -125,7 +128,7 @@ def _openai(value: Mapping[str, Any], cols: Mapping[str, str], dataset: DatasetS
             b.problem("wrong_type", f"message {i} must be an object, got {type_name(m)}", turn)
             continue
         role = m.get("role")
-        if role not in OPENAI_ROLES:
+        if not isinstance(role, str) or role not in OPENAI_ROLES:  # a list or object role is unhashable
             b.problem("unknown_role", f"message {i} has role {role!r} (expected one of "
                       f"{', '.join(OPENAI_ROLES)})", turn)
             continue
@@ -154,7 +157,7 @@ def _sharegpt(value: Mapping[str, Any], cols: Mapping[str, str], dataset: Datase
             b.problem("wrong_type", f"message {i} must be an object, got {type_name(m)}", turn)
             continue
         tag = m.get(role_key)
-        if tag not in role_of:
+        if not isinstance(tag, str) or tag not in role_of:
             b.problem("unknown_role", f"message {i} has {role_key}={tag!r} (expected one of "
                       f"{', '.join(repr(t) for t in role_of)})", turn)
             continue
@@ -209,18 +212,25 @@ def _text(value: Mapping[str, Any], cols: Mapping[str, str], dataset: DatasetSpe
     return {"text": _require(value, cols.get("text"), b, (str,), "a string")}
 
 
-def _int_list(value: Mapping[str, Any], col: str | None, b: _Builder) -> tuple[int, ...] | None:
+def _int_list(value: Mapping[str, Any], col: str | None, b: _Builder, *, labels: bool = False) -> tuple[int, ...] | None:
     got = _require(value, col, b, (list,), "a list of integers")
     if got is None:
         return None
     if not all(isinstance(x, int) and not isinstance(x, bool) for x in got):
         b.problem("wrong_type", f"column {col!r} must hold only integers")
         return None
+    # a token id is never negative; a label is a token id or -100 (the loss's ignore_index)
+    bad = next((i for i, x in enumerate(got) if x < 0 and not (labels and x == IGNORE_INDEX)), None)
+    if bad is not None:
+        what = "token ids or -100" if labels else "token ids (integers from 0)"
+        b.problem("wrong_type", f"column {col!r} must hold {what}, got {got[bad]} at position {bad}")
+        return None
     return tuple(got)
 
 
 def _tokenized(value: Mapping[str, Any], cols: Mapping[str, str], dataset: DatasetSpec, b: _Builder) -> dict[str, Any]:
-    return {"input_ids": _int_list(value, cols.get("input_ids"), b), "labels": _int_list(value, cols.get("labels"), b)}
+    return {"input_ids": _int_list(value, cols.get("input_ids"), b),
+            "labels": _int_list(value, cols.get("labels"), b, labels=True)}
 
 
 _NORMALISERS: Mapping[str, Callable[..., dict[str, Any]]] = {
