@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from thinklint.profiles import Profile
-from thinklint.tokens.encoding import Encoding, build_segments
+from thinklint.tokens.encoding import IGNORE_INDEX, Encoding, build_segments
 
 
 class LabelError(ValueError):
@@ -40,9 +40,22 @@ def _single_id(tokenizer: Any, text: str | None) -> int | None:
     return ids[0] if len(ids) == 1 else None
 
 
+def out_of_vocabulary(input_ids: Sequence[int], labels: Sequence[int], tokenizer: Any) -> str | None:
+    """The first id that the tokenizer does not have, described; None when every id is one of its."""
+    size = len(tokenizer)
+    for name, seq in (("input_ids", input_ids), ("labels", labels)):
+        bad = next((i for i, x in enumerate(seq) if x >= size or (x < 0 and x != IGNORE_INDEX)), None)
+        if bad is not None:
+            return f"{name}[{bad}] = {seq[bad]} is not a token id of the tokenizer (it has {size:,})"
+    return None
+
+
 def encode_tokenized(input_ids: Sequence[int], labels: Sequence[int], profile: Profile, tokenizer: Any) -> Encoding:
     if len(input_ids) != len(labels):
         raise LabelError(f"input_ids has {len(input_ids)} tokens but labels has {len(labels)}")
+    unknown = out_of_vocabulary(input_ids, labels, tokenizer)
+    if unknown:
+        raise LabelError(unknown)
     ids = list(input_ids)
     header = tokenizer.encode(profile.turns["assistant_header"], add_special_tokens=False)
     eot_ids = {i for i in (_single_id(tokenizer, e) for e in profile.end_of_turn) if i is not None}
