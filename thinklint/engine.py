@@ -70,7 +70,11 @@ def expand(dataset: DatasetSpec) -> list[Path]:
                     check_path(p, dataset.boundary, dataset.origin, dataset.line, dataset.key,
                                f"{pattern} matches {os.path.relpath(hit, dataset.base)}, which")
                 found.add(p)
-    return sorted(found)
+    # a symlink to a file that is matched already is that file: checked (and reported) once
+    unique: dict[Path, Path] = {}
+    for p in sorted(found):
+        unique.setdefault(real(p) if p.exists() else p, p)
+    return sorted(unique.values())
 
 
 def _wanted(f: Path, wanted: set[Path]) -> bool:
