@@ -9,7 +9,9 @@ from __future__ import annotations
 import functools
 import json
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
@@ -34,12 +36,26 @@ def _fail(message: str) -> None:
     sys.exit(EXIT_ERROR)
 
 
+class _Terminated(BaseException):
+    """SIGTERM, raised where the program is, so that cleanup (atomic_write's temporary file) runs."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise _Terminated()
+
+
 def guarded(fn: F) -> F:
-    """Map expected failures to exit 2 with a clear message; bugs too, traceback only with -v."""
+    """Map expected failures to exit 2 with a clear message; bugs too, traceback only with -v.
+
+    SIGINT and SIGTERM stop the run through exceptions rather than killing the process outright,
+    so that no temporary or half-written file is left behind (exit 130 and 143, as a shell would).
+    """
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         verbose = bool(click.get_current_context().find_root().params.get("verbose"))
+        main_thread = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, _on_sigterm) if main_thread else None
         try:
             return fn(*args, **kwargs)
         except (SourceError, UsageError) as exc:
@@ -47,6 +63,9 @@ def guarded(fn: F) -> F:
         except KeyboardInterrupt:
             click.echo("thinklint: interrupted", err=True)
             sys.exit(130)
+        except _Terminated:
+            click.echo("thinklint: terminated", err=True)
+            sys.exit(143)
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
         except BrokenPipeError:
@@ -55,6 +74,9 @@ def guarded(fn: F) -> F:
             if verbose:
                 raise
             _fail(f"internal error: {exc!r} (run with --verbose for a traceback)")
+        finally:
+            if main_thread:
+                signal.signal(signal.SIGTERM, previous)
 
     return wrapper  # type: ignore[return-value]
 
