@@ -9,8 +9,8 @@ from typing import Any, Callable, TextIO
 
 from thinklint.baseline import apply_baseline, load_baseline, write_baseline
 from thinklint.catalog import Rule, all_rules, custom_rules
-from thinklint.engine import Result, build_contexts, lint, plan
-from thinklint.fsutil import atomic_write
+from thinklint.engine import Result, build_contexts, expand, lint, plan
+from thinklint.fsutil import atomic_write, real
 from thinklint.profiles import Profile, resolve_profile
 from thinklint.readers.files import DEFAULT_MAX_LINE_BYTES
 from thinklint.reporters import Report, render
@@ -84,10 +84,25 @@ def run_lint(spec: Spec, settings: Settings) -> tuple[Result, dict[str, Rule], P
     return result, rules, profile
 
 
+def refuse_overwriting_inputs(spec: Spec, settings: Settings) -> None:
+    """`check` never writes over what it reads: -o or --write-baseline naming a data file or the spec."""
+    targets = [(flag, path) for flag, path in (("--output", settings.output_file),
+                                               ("--write-baseline", settings.write_baseline)) if path]
+    if not targets:
+        return
+    inputs = {real(p) for ds in spec.datasets if not ds.skipped for p in expand(ds)}
+    if spec.path is not None:
+        inputs.add(real(spec.path))
+    for flag, path in targets:
+        if real(path) in inputs:
+            raise UsageError(f"{flag} {path} is one of the files thinklint reads; refusing to overwrite it")
+
+
 def run_check(settings: Settings, out: TextIO | None = None, err: TextIO | None = None) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
     spec = locate_spec(settings.config, settings.allow_outside_root)
+    refuse_overwriting_inputs(spec, settings)
     result, rules, profile = run_lint(spec, settings)
     findings = list(result.findings)
     # read the old baseline before writing the new one: they may be the same file
