@@ -66,7 +66,10 @@ def _convert(node: yaml.Node, path: Path_, lines: dict[Path_, int], loader: _Loa
 
 def load_yaml(text: str, source: str) -> Located:
     """Parse one YAML document; syntax errors become a SourceError with a line."""
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)  # the reader refuses control characters here, before parsing
+    except yaml.YAMLError as exc:
+        raise SourceError(source, None, "", f"invalid YAML: {str(exc).splitlines()[0]}") from None
     try:
         node = loader.get_single_node()
         if node is None:
@@ -79,7 +82,7 @@ def load_yaml(text: str, source: str) -> Located:
         line = mark.line + 1 if mark else None
         raise SourceError(source, line, "", f"invalid YAML: {exc.problem or exc}") from None
     except yaml.YAMLError as exc:
-        raise SourceError(source, None, "", f"invalid YAML: {exc}") from None
+        raise SourceError(source, None, "", f"invalid YAML: {str(exc).splitlines()[0]}") from None
     finally:
         loader.dispose()
 
