@@ -32,7 +32,8 @@ ALLOW_OUTSIDE_ROOT = click.option(
 
 
 def _fail(message: str) -> None:
-    click.echo(f"thinklint: error: {message}", err=True)
+    # one line, whatever a message quotes from the user's files
+    click.echo(f"thinklint: error: {' '.join(message.splitlines())}", err=True)
     sys.exit(EXIT_ERROR)
 
 
@@ -152,7 +153,7 @@ def check_spec(files: tuple[Path, ...], allow_outside_root: bool) -> None:
             load_profile(spec)
             click.echo(f"{path}: ok")
         except SourceError as exc:
-            click.echo(f"thinklint: error: {exc}", err=True)
+            click.echo(f"thinklint: error: {' '.join(str(exc).splitlines())}", err=True)
             failed = True
     sys.exit(EXIT_ERROR if failed else 0)
 

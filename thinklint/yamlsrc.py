@@ -91,6 +91,8 @@ def dotted(path: Path_) -> str:
     """`('datasets', 0, 'path')` -> `datasets[0].path`."""
     out = ""
     for part in path:
+        if isinstance(part, str) and (not part or not part.isprintable()):
+            part = repr(part)  # a key made of whitespace or control characters, shown as such
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out or "(top level)"
 
