@@ -22,7 +22,8 @@ def deep_merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def run_case(code: str, case: Mapping[str, Any], tmp: Path, needs_tokenizer: bool = False) -> list[Finding]:
+def write_case(code: str, case: Mapping[str, Any], tmp: Path, needs_tokenizer: bool = False) -> Path:
+    """The case's data file and a thinklint.yaml selecting `code`, in `tmp`; returns the spec's path."""
     file_name = case.get("file_name", "data.jsonl")
     data = tmp / file_name
     if "file" in case:
@@ -45,7 +46,25 @@ def run_case(code: str, case: Mapping[str, Any], tmp: Path, needs_tokenizer: boo
     if case.get("options"):
         spec["rules"]["options"] = {code: case["options"]}
     (tmp / "thinklint.yaml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    return tmp / "thinklint.yaml"
+
+
+def run_case(code: str, case: Mapping[str, Any], tmp: Path, needs_tokenizer: bool = False) -> list[Finding]:
+    spec_path = write_case(code, case, tmp, needs_tokenizer)
     settings = Settings(**case.get("settings", {}))
-    result, _, _ = run_lint(load_spec(tmp / "thinklint.yaml"), settings)
+    result, _, _ = run_lint(load_spec(spec_path), settings)
     assert not result.internal_errors, result.internal_errors
+    return [f for f in result.findings if f.rule == code]
+
+
+def run_dryrun_case(code: str, case: Mapping[str, Any], tmp: Path, model: Any) -> list[Finding]:
+    """The case through `thinklint dryrun` with `model` (the tiny test model), its planted loss in place."""
+    from tests.dryrun.planted import planted
+    from thinklint.dryrun.run import dryrun
+    from thinklint.dryrun.settings import DryrunSettings
+
+    spec_path = write_case(code, case, tmp, needs_tokenizer=True)
+    with planted(model, case.get("model", {}).get("loss")) as m:
+        result, _ = dryrun(load_spec(spec_path), DryrunSettings(model="tiny-qwen3", device="cpu"), model=m)
+    assert result.samples, f"the example was not run: {[s.reason for s in result.skipped]}"
     return [f for f in result.findings if f.rule == code]

@@ -38,7 +38,7 @@ def codes_in(stdout: str) -> list[str]:
     return re.findall(r"^\S+: ([A-Z]{3}\d{3}) \[", stdout, flags=re.MULTILINE)
 
 
-TOKEN_RULES = sorted(c for c, r in builtin_rules().items() if r.needs_tokenizer)
+TOKEN_RULES = sorted(c for c, r in builtin_rules().items() if r.needs_tokenizer and r.stage == "check")
 SKIPPED_LINE = (f"Skipped {len(TOKEN_RULES)} token-level rules (MSK, TPL, TRN): set model.tokenizer to run them.\n"
                 if TOKEN_RULES else "")
 
@@ -124,7 +124,7 @@ def test_a_crashing_rule_is_reported_and_the_run_goes_on(dirty: Path, monkeypatc
     def boom(*args: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("thinklint.checks.think.parse_message", boom)
+    monkeypatch.setattr("thinklint.checks.think.turn_parse", boom)
     result = invoke("check", "--select", "THK001,FMT")
     assert result.exit_code == 2
     first = result.stderr.splitlines()[0]
@@ -292,7 +292,7 @@ def test_rules_lists_every_yaml_rule() -> None:
     assert listed == sorted(declared)
     as_json = json.loads(invoke("rules", "--format", "json").stdout)
     assert [r["code"] for r in as_json] == sorted(declared)
-    assert set(as_json[0]) == {"code", "name", "category", "severity", "fixable", "summary"}
+    assert set(as_json[0]) == {"code", "name", "category", "severity", "fixable", "stage", "summary"}
 
 
 def test_profiles_lists_every_profile() -> None:

@@ -13,8 +13,9 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import yaml
@@ -212,7 +213,7 @@ def test_a_file_that_fails_to_open_or_read(tmp_path: Path, monkeypatch: pytest.M
         def __getattr__(self, name: str) -> Any:
             return getattr(self.fh, name)
 
-        def __enter__(self) -> Flaky:
+        def __enter__(self) -> Flaky:  # noqa: PYI034 - a test double, returned as itself
             return self
 
         def __exit__(self, *exc: object) -> None:

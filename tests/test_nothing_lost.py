@@ -154,7 +154,7 @@ def test_killing_a_run_leaves_no_partial_or_temporary_file(tmp_path: Path, sig: 
         proc = start(tmp_path, "check", "--format", "json", "-o", "report.json", "--write-baseline", "baseline.json")
         time.sleep(delay)
         proc.send_signal(sig)
-        stdout, stderr = proc.communicate(timeout=120)
+        _, stderr = proc.communicate(timeout=120)
         assert "Traceback" not in stderr, stderr
         if proc.returncode == 1:  # it had finished
             outcomes.add("finished")

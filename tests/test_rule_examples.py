@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.rulecases import run_case
+from tests.rulecases import run_case, run_dryrun_case
 from thinklint.catalog import builtin_rules
 
 RULES = builtin_rules()
@@ -22,12 +22,15 @@ CASES = [
 
 @pytest.mark.parametrize(("code", "kind", "index", "case"), CASES)
 def test_rule_example(code: str, kind: str, index: int, case: dict[str, Any], tmp_path: Path,
-                      monkeypatch: pytest.MonkeyPatch) -> None:
+                      monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
     monkeypatch.chdir(tmp_path)
     rule = RULES[code]
     if rule.needs_tokenizer:
         pytest.importorskip("transformers")
-    found = run_case(code, case, tmp_path, needs_tokenizer=rule.needs_tokenizer)
+    if rule.stage == "dryrun":  # only a forward pass can show it: through the tiny test model
+        found = run_dryrun_case(code, case, tmp_path, request.getfixturevalue("tiny_model"))
+    else:
+        found = run_case(code, case, tmp_path, needs_tokenizer=rule.needs_tokenizer)
     if kind == "bad":
         assert found, f"{code} did not fire on its bad example {index}"
         if case.get("expect"):

@@ -9,14 +9,16 @@ from typing import Any, Callable, TextIO
 
 from thinklint.baseline import apply_baseline, load_baseline, write_baseline
 from thinklint.catalog import Rule, all_rules, custom_rules
-from thinklint.engine import Result, build_contexts, expand, lint, plan
+from thinklint.engine import Result, build_contexts, display_path, expand, lint, plan
 from thinklint.fsutil import atomic_write, real
+from thinklint.model import Finding
 from thinklint.profiles import Profile, resolve_profile
 from thinklint.readers.files import DEFAULT_MAX_LINE_BYTES
 from thinklint.reporters import Report, render
 from thinklint.selection import Selection, select_rules
 from thinklint.settings import Settings
 from thinklint.spec import Spec, find_spec, load_spec
+from thinklint.tokenizer_files import special_tokens
 from thinklint.yamlsrc import SourceError
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -62,12 +64,12 @@ def token_factory(spec: Spec, profile: Profile, settings: Settings) -> Callable[
     return build
 
 
-def prepare(spec: Spec, settings: Settings) -> tuple[dict[str, Rule], Selection]:
+def prepare(spec: Spec, settings: Settings, stage: str = "check") -> tuple[dict[str, Rule], Selection]:
     rules = all_rules(custom_rules(spec.rules.custom, spec.display, spec.located))
     selection = select_rules(rules, spec.rules, has_tokenizer=bool(spec.model.tokenizer),
                              cli_select=settings.select, cli_ignore=settings.ignore,
                              cli_extend=settings.extend_select, source=spec.display, located=spec.located,
-                             root=spec.root)
+                             root=spec.root, stage=stage)
     return rules, selection
 
 
@@ -77,7 +79,7 @@ def run_lint(spec: Spec, settings: Settings) -> tuple[Result, dict[str, Rule], P
     factory = token_factory(spec, profile, settings) if selection.needs_tokenizer else None
     if factory is not None:
         factory()  # fail fast, with the spec's line, on a tokenizer that cannot load
-    contexts = build_contexts(spec, profile, factory)
+    contexts = build_contexts(spec, profile, factory, special_tokens(spec))
     items = plan(spec, settings.paths)
     max_line = settings.max_line_bytes or DEFAULT_MAX_LINE_BYTES
     result = lint(spec, selection, contexts, items, max_line, dataset_rules=not settings.paths)
@@ -98,6 +100,30 @@ def refuse_overwriting_inputs(spec: Spec, settings: Settings) -> None:
             raise UsageError(f"{flag} {path} is one of the files thinklint reads; refusing to overwrite it")
 
 
+def html_extras(spec: Spec, settings: Settings, result: Result, profile: Profile,
+                findings: list[Finding]) -> dict[str, object]:
+    """What the HTML report shows beyond findings; gathered here, so rules and reporters stay pure.
+
+    Sample views re-read only the files with findings, and only for the HTML format.
+    """
+    from thinklint.show import dataset_of_paths, gather_views
+
+    if result.lengths:
+        note = ""
+    elif spec.model.tokenizer:
+        note = "No token lengths: no token-level rule (MSK, TPL, TRN) ran, or no sample could be encoded."
+    else:
+        note = "Token lengths need model.tokenizer in the spec."
+    return {
+        "views": gather_views(spec, settings, profile, findings, settings.max_views),
+        "dataset_of": dataset_of_paths(spec, settings),
+        "lengths": result.lengths,
+        "lengths_note": note,
+        "spec": display_path(spec.path) if spec.path else spec.display,
+        "min_thinking_ratio": spec.policy.min_thinking_ratio,
+    }
+
+
 def run_check(settings: Settings, out: TextIO | None = None, err: TextIO | None = None) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
@@ -113,10 +139,12 @@ def run_check(settings: Settings, out: TextIO | None = None, err: TextIO | None 
         err.write(f"thinklint: wrote {n} findings to {settings.write_baseline}\n")
     if settings.baseline and known is not None:
         findings = apply_baseline(findings, known, settings.baseline.parent)
+    extras = html_extras(spec, settings, result, profile, findings) if settings.output_format == "html" else {}
     report = Report(findings=tuple(findings), files=result.files, samples=result.samples, rules=rules,
                     datasets=result.datasets, statistics=settings.statistics,
                     color=bool(settings.color) and settings.output_file is None,
-                    skipped_token_rules=result.skipped_token_rules, cutoff_len=spec.training.cutoff_len)
+                    skipped_token_rules=result.skipped_token_rules, cutoff_len=spec.training.cutoff_len,
+                    extras=extras)
     text = render(settings.output_format, report)
     if settings.output_file:
         atomic_write(settings.output_file, text.encode("utf-8"))

@@ -38,6 +38,7 @@ class Rule:
     pattern: Mapping[str, Any] | None = None
     source: str = ""
     origin: str = "builtin"  # builtin | spec | plugin
+    stage: str = "check"  # check | dryrun (needs a forward pass: only `thinklint dryrun` runs it)
 
     @property
     def needs_tokenizer(self) -> bool:
@@ -61,7 +62,7 @@ def _make(data: Mapping[str, Any], source: str, origin: str, check: Check | None
         severity=data["severity"], summary=data["summary"], check=check,
         fixable=data.get("fixable", "never"), options_schema=data.get("options", {}),
         docs=data.get("docs", {}), examples=data.get("examples", {}), pattern=data.get("pattern"),
-        source=source, origin=origin,
+        source=source, origin=origin, stage=data.get("stage", "check"),
     )
 
 
@@ -74,6 +75,8 @@ def load_rule_file(path: Path) -> Rule:
     rule = _make(data, str(path), "builtin")
     if category_of(rule.code) != rule.category:
         raise SourceError(str(path), None, "category", f"{rule.category} does not match the prefix of {rule.code}")
+    if rule.stage == "dryrun" and rule.check.dryrun is None:
+        raise SourceError(str(path), None, "stage", f"{rule.code} is a dryrun rule but its check has no dryrun function")
     return rule
 
 

@@ -117,12 +117,14 @@ def main(verbose: bool) -> None:
 @click.option("--trust-remote-code", is_flag=True, help="Allow tokenizers with custom code (off by default).")
 @click.option("--max-line-bytes", type=click.IntRange(min=1024),
               help="Longest JSONL line or JSON array element to load (default 64 MiB).")
+@click.option("--max-views", type=click.IntRange(min=0), default=200, show_default=True,
+              help="--format html: samples whose token view the report includes.")
 @ALLOW_OUTSIDE_ROOT
 @guarded
 def check(paths: tuple[str, ...], config: Path | None, select: str | None, ignore: str | None,
           extend_select: str | None, output_format: str, output_file: str | None, statistics: bool,
           exit_zero: bool, baseline: Path | None, write_baseline: Path | None, trust_remote_code: bool,
-          max_line_bytes: int | None, allow_outside_root: bool) -> None:
+          max_line_bytes: int | None, max_views: int, allow_outside_root: bool) -> None:
     """Check the spec's datasets (or just PATHS, as pre-commit passes them)."""
     settings = Settings(
         config=config, paths=paths, select=_codes(select), ignore=_codes(ignore) or (),
@@ -131,7 +133,7 @@ def check(paths: tuple[str, ...], config: Path | None, select: str | None, ignor
         baseline=baseline, write_baseline=write_baseline,
         verbose=bool(click.get_current_context().find_root().params.get("verbose")),
         color=_color(output_file), trust_remote_code=trust_remote_code, max_line_bytes=max_line_bytes,
-        allow_outside_root=allow_outside_root,
+        max_views=max_views, allow_outside_root=allow_outside_root,
     )
     sys.exit(run_check(settings))
 
@@ -162,13 +164,14 @@ def check_spec(files: tuple[Path, ...], allow_outside_root: bool) -> None:
 @click.option("--format", "output_format", type=click.Choice(["text", "json", "markdown"]), default="text")
 @guarded
 def rules_cmd(output_format: str) -> None:
-    """List every rule."""
+    """List every rule (`dryrun`: runs only under `thinklint dryrun`, it needs a model)."""
     from thinklint.catalog import all_rules
 
     rules = all_rules()
     if output_format == "json":
         click.echo(json.dumps([{"code": r.code, "name": r.name, "category": r.category, "severity": r.severity,
-                                "fixable": r.fixable, "summary": r.summary} for r in rules.values()], indent=2))
+                                "fixable": r.fixable, "stage": r.stage, "summary": r.summary}
+                               for r in rules.values()], indent=2))
         return
     if output_format == "markdown":
         click.echo("| code | name | category | severity | fix | what it catches |\n|---|---|---|---|---|---|")
@@ -178,7 +181,8 @@ def rules_cmd(output_format: str) -> None:
         return
     for r in rules.values():
         fix = {"safe": "fix", "unsafe": "fix*"}.get(r.fixable, "")
-        click.echo(f"{r.code}  {r.name:<30} {r.category:<16} {r.severity:<8} {fix:<4}  {r.summary}")
+        stage = "dryrun" if r.stage == "dryrun" else ""
+        click.echo(f"{r.code}  {r.name:<30} {r.category:<16} {r.severity:<8} {fix:<4} {stage:<6}  {r.summary}")
 
 
 @main.command("rule")
@@ -208,7 +212,10 @@ def profiles_cmd(detect_target: Path | None) -> None:
     if detect_target is not None:
         from thinklint.detect import detect_path
 
-        detection = detect_path(detect_target)
+        try:
+            detection = detect_path(detect_target)
+        except (OSError, ValueError) as exc:  # no template in that folder or file
+            raise UsageError(f"{detect_target}: {exc}") from None
         click.echo(detection.describe())
         sys.exit(0 if detection.profile else 1)
     profiles = builtin_profiles()
@@ -235,8 +242,87 @@ def render_cmd(file: str, config: Path | None, sample: int | None, trust_remote_
     from thinklint.app import locate_spec
     from thinklint.render import run_render
 
-    settings = Settings(config=config, trust_remote_code=trust_remote_code, allow_outside_root=allow_outside_root)
+    settings = Settings(config=config, trust_remote_code=trust_remote_code,
+                        allow_outside_root=allow_outside_root)
     sys.exit(run_render(locate_spec(config, allow_outside_root), settings, file, sample, sys.stdout))
+
+
+@main.command("show")
+@click.argument("target", metavar="FILE[:LINE]")
+@click.option("--sample", "sample", type=click.IntRange(min=0), help="The sample with this 0-based index.")
+@click.option("--config", type=click.Path(dir_okay=False, path_type=Path), help="The spec (default: found upward).")
+@click.option("--select", help="Rule codes or prefixes to run, comma-separated (replaces the spec's).")
+@click.option("--ignore", help="Rule codes or prefixes not to run, comma-separated.")
+@click.option("--ids", is_flag=True, help="Show each token's id.")
+@click.option("--full", is_flag=True, help="Show every token of long segments (default: their ends).")
+@click.option("--plain/--color", "plain", default=None,
+              help="Plain text or colours (default: colours on a terminal, plain text otherwise).")
+@click.option("--trust-remote-code", is_flag=True, help="Allow tokenizers with custom code (off by default).")
+@ALLOW_OUTSIDE_ROOT
+@guarded
+def show_cmd(target: str, sample: int | None, config: Path | None, select: str | None, ignore: str | None,
+             ids: bool, full: bool, plain: bool | None, trust_remote_code: bool,
+             allow_outside_root: bool) -> None:
+    """Show what the trainer trains in one sample, and the sample's findings.
+
+    FILE:LINE picks a JSONL line; FILE --sample N the N-th sample (0-based) of any file.
+    Trained tokens (they take loss) are marked '+' or green, masked ones '-' or grey; special
+    tokens sit in ⟪ ⟫. Without model.tokenizer the sample's turns and think blocks are shown.
+    """
+    from thinklint.app import locate_spec
+    from thinklint.show import ShowOptions, run_show
+
+    if plain is None and os.environ.get("NO_COLOR"):
+        plain = True
+    settings = Settings(config=config, select=_codes(select), ignore=_codes(ignore) or (),
+                        trust_remote_code=trust_remote_code, allow_outside_root=allow_outside_root)
+    spec = locate_spec(config, allow_outside_root)
+    sys.exit(run_show(spec, settings, target, sample, ShowOptions(ids=ids, full=full, plain=plain)))
+
+
+@main.command("dryrun")
+@click.option("--config", type=click.Path(dir_okay=False, path_type=Path), help="The spec (default: found upward).")
+@click.option("--model", "model_ref", required=True,
+              help="A local model folder or a hub id (AutoModelForCausalLM; HF_HUB_OFFLINE is honoured).")
+@click.option("--samples", type=click.IntRange(min=1), default=8, show_default=True,
+              help="How many samples, in spec order (or of the --sample files).")
+@click.option("--sample", "targets", multiple=True,
+              help="FILE:LINE (one JSONL line) or FILE (its first samples); repeatable.")
+@click.option("--device", type=click.Choice(["auto", "cuda", "cpu"]), default="auto", show_default=True,
+              help="auto: CUDA when available, else the CPU.")
+@click.option("--dtype", type=click.Choice(["auto", "bf16", "fp32"]), default="auto", show_default=True,
+              help="auto: bf16 on CUDA, fp32 on the CPU.")
+@click.option("--batch-size", type=click.IntRange(min=1), help="Samples per forward pass (default: sized to fit).")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--trust-remote-code", is_flag=True, help="Allow models and tokenizers with custom code (off by default).")
+@click.option("--no-progress", is_flag=True, help="No progress bar (it is shown only on a terminal anyway).")
+@ALLOW_OUTSIDE_ROOT
+@guarded
+def dryrun_cmd(config: Path | None, model_ref: str, samples: int, targets: tuple[str, ...], device: str, dtype: str,
+               batch_size: int | None, output_format: str, trust_remote_code: bool, no_progress: bool,
+               allow_outside_root: bool) -> None:
+    """Run samples through the real model and confirm the masked loss.
+
+    For each sample, the trainer's (input_ids, labels) go through the model in a forward pass
+    (torch.inference_mode; padded batches, right padding). thinklint confirms that the model's own
+    loss equals an independent recomputation (shifted cross-entropy over the supervised tokens,
+    mean over them), that some token takes loss, that masked positions contribute nothing, and
+    that the prompt and the empty think block take loss only as the spec's policy says; it
+    prints the loss per segment (prompt, empty think, reasoning, answer, end of turn). Findings
+    are reported as by `check` (category mask); exit 1 when one is an error.
+    """
+    from thinklint.dryrun.run import run_dryrun
+    from thinklint.dryrun.settings import DryrunSettings
+
+    tty = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    settings = DryrunSettings(
+        model=model_ref, config=config, samples=samples, targets=targets, device=device, dtype=dtype,
+        batch_size=batch_size, output_format=output_format, trust_remote_code=trust_remote_code,
+        allow_outside_root=allow_outside_root,
+        color=output_format == "text" and (tty or bool(os.environ.get("FORCE_COLOR"))),
+        progress=not no_progress and sys.stderr.isatty(),
+    )
+    sys.exit(run_dryrun(settings))
 
 
 if __name__ == "__main__":  # pragma: no cover

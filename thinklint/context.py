@@ -15,6 +15,7 @@ from thinklint.profiles import Profile
 from thinklint.spec import DatasetSpec, Spec
 
 if TYPE_CHECKING:
+    from thinklint.dryrun.result import SampleLoss
     from thinklint.tokens.context import TokenContext
 
 
@@ -24,6 +25,8 @@ class Context:
     dataset: DatasetSpec
     profile: Profile
     token_factory: Callable[[], TokenContext] | None = field(default=None, compare=False, repr=False)
+    #: bos/eos strings from the tokenizer's files, for {bos_token}/{eos_token} in the turn format
+    special_tokens: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def tokens(self) -> TokenContext:
@@ -46,6 +49,8 @@ class DatasetStats:
 
 SampleCheck = Callable[[Sample, Context, Mapping[str, Any]], Iterable[Violation]]
 DatasetCheck = Callable[[DatasetStats, Context, Mapping[str, Any]], Iterable[Violation]]
+#: reads what a forward pass measured for one sample (`thinklint dryrun`)
+DryrunCheck = Callable[["SampleLoss", Context, Mapping[str, Any]], Iterable[Violation]]
 
 
 @dataclass(frozen=True)
@@ -53,9 +58,12 @@ class Check:
     """The behaviour behind a rule: a per-sample function, a per-dataset function, or both.
 
     `structural` checks run on every record, including those that did not normalise (the format
-    rules that report why); the others only see samples that normalised cleanly.
+    rules that report why); the others only see samples that normalised cleanly. `dryrun` reads
+    the forward pass of `thinklint dryrun`: a mask rule can have both a static `sample` check and
+    a `dryrun` confirmation; a rule of `stage: dryrun` has only the latter.
     """
 
     sample: SampleCheck | None = None
     dataset: DatasetCheck | None = None
     structural: bool = False
+    dryrun: DryrunCheck | None = None

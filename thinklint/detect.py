@@ -13,16 +13,25 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import Iterable, Sequence
 
 from thinklint.jinja import TemplateError, compile_template
 from thinklint.probes import Evidence, Probe, check, probes_for, render_all
 from thinklint.profiles import Profile, builtin_profiles
+from thinklint.spec import Spec
+from thinklint.tokenizer_files import local_path
+from thinklint.yamlsrc import SourceError
 
-if TYPE_CHECKING:
-    from thinklint.spec import Spec
-
-__all__ = ["Candidate", "Detection", "detect_template", "detect_path", "read_chat_template", "detect_for_spec", "MIN_PROBES"]
+__all__ = [
+    "MIN_PROBES",
+    "Candidate",
+    "Detection",
+    "detect_for_spec",
+    "detect_path",
+    "detect_template",
+    "read_chat_template",
+    "serving_template_source",
+]
 
 #: a profile that can predict fewer probes than this never fits: too little evidence either way
 MIN_PROBES = 8
@@ -140,28 +149,47 @@ def detect_path(path: str | Path, profiles: Iterable[Profile] | None = None) -> 
     return detect_template(read_chat_template(Path(path)), profiles)
 
 
-def detect_for_spec(spec: Spec) -> Profile:
-    """`model.profile: auto`: the family of the serving template (model.chat_template, else the
-    chat template in the model.tokenizer folder). A spec error when there is nothing local to
-    detect from, or when no profile fits: thinklint never guesses a family."""
-    from thinklint.resources import package_folder
-    from thinklint.yamlsrc import SourceError
+def serving_template_source(spec: Spec) -> tuple[Path, str] | None:
+    """Where the spec's serving template is, and the spec key that says so: model.chat_template when
+    set, else model.tokenizer (a local folder, or `pkg:PACKAGE/FOLDER` found without importing the
+    package); None when neither is set. The path may not exist (a hub id is no local folder)."""
+    for key in ("chat_template", "tokenizer"):
+        ref = getattr(spec.model, key)
+        if ref:
+            return local_path(spec, ref), key
+    return None
 
+
+def detect_for_spec(spec: Spec) -> Profile:
+    """`model.profile: auto`: the family of the serving template, found by rendering probes
+    (transformers is not imported). Nothing local to detect from, or a template no profile fits, is a
+    spec error at model.profile that names the closest profile: thinklint never guesses a family."""
     line = spec.located.line_of(("model", "profile")) if spec.located else None
 
     def fail(message: str) -> SourceError:
         return SourceError(spec.display, line, "model.profile", f"auto: {message}")
 
-    ref = spec.model.chat_template or spec.model.tokenizer
-    if not ref:
-        raise fail("set model.chat_template or model.tokenizer to detect the family from, or name the profile")
-    path = package_folder(ref) or (Path(ref).expanduser() if Path(ref).expanduser().is_absolute() else spec.root / ref)
+    source = serving_template_source(spec)
+    if source is None:
+        raise fail("set model.chat_template or model.tokenizer to detect the family from, or name the "
+                   "profile (`thinklint profiles` lists them)")
+    path, key = source
+    ref = getattr(spec.model, key)
     if not path.exists():
-        raise fail(f"{ref} is not a local file or folder (a hub id cannot be inspected offline); name the profile")
+        hub = " (a hub id cannot be inspected offline)" if key == "tokenizer" else ""
+        raise fail(f"{ref} is not a local file or folder{hub}; name the profile")
     try:
-        detection = detect_path(path)
+        text = read_chat_template(path)
     except (OSError, ValueError) as exc:
-        raise fail(str(exc)) from None
-    if detection.profile is None:
-        raise fail(f"{ref}: {detection.describe().splitlines()[0]}; name the profile")
-    return detection.profile
+        raise fail(f"{ref}: cannot read the serving template from model.{key}: {exc}") from None
+    detection = detect_template(text)
+    if detection.profile is not None:
+        return detection.profile
+    if detection.closest is None:
+        raise fail(f"{ref}: unknown family, not a usable chat template: {detection.error}")
+    best = detection.closest
+    wrong = ", ".join(e.probe for e in best.mismatches[:4]) + (", ..." if len(best.mismatches) > 4 else "")
+    raise fail(f"{ref}: unknown family; closest {best.profile.name} ({best.matched}/{best.total} probes "
+               f"agree; differs in {wrong}): set model.profile to {best.profile.name!r} if its differences do not "
+               "matter to you, or write a profile YAML for this template (`thinklint profiles --detect "
+               f"{ref}` shows them)")

@@ -43,6 +43,9 @@ class FileResult:
     non_thinking: int = 0
     errors: list[str] = field(default_factory=list)  # internal errors (a rule crashed)
     file: bool = False  # a data file was opened (not a dataset-level notice)
+    #: untruncated token length -> number of samples; filled only when token rules ran (the encoding
+    #: is then already cached, so counting it is free; structural runs never encode)
+    lengths: dict[int, int] = field(default_factory=dict)
 
 
 def display_path(path: Path, cwd: Path | None = None) -> str:
@@ -103,7 +106,7 @@ def plan(spec: Spec, only: Iterable[str] = ()) -> list[WorkItem]:
     return items
 
 
-def _stamp(active: ActiveRule, loc: Location, v: Violation, digest: str) -> Finding:
+def stamp(active: ActiveRule, loc: Location, v: Violation, digest: str) -> Finding:
     r = active.rule
     return Finding(rule=r.code, category=r.category, severity=active.severity,  # type: ignore[arg-type]
                    path=loc.path, line=loc.line, sample=loc.index, message=v.message, turn=v.turn,
@@ -119,15 +122,34 @@ def run_rules(sample: Sample, ctx: Context, selection: Selection, out: FileResul
             continue
         try:
             for v in check.sample(sample, ctx, active.options):
-                out.findings.append(_stamp(active, sample.location, v, sample.digest))
+                out.findings.append(stamp(active, sample.location, v, sample.digest))
         except Exception as exc:  # a crashing rule is our bug: report it, keep checking
             where = f"{sample.location.path}:{sample.location.line or sample.location.index}"
             out.errors.append(f"rule {active.rule.code} failed on {where}: {exc!r}\n{traceback.format_exc()}")
 
 
+def check_sample(sample: Sample, ctx: Context, selection: Selection) -> FileResult:
+    """The sample rules on one sample (`thinklint show`): findings sorted, as `lint` sorts them."""
+    out = FileResult(sample.location.path, sample.dataset)
+    run_rules(sample, ctx, selection, out)
+    out.findings.sort(key=Finding.sort_key)
+    return out
+
+
+def _count_length(sample: Sample, ctx: Context, out: FileResult) -> None:
+    try:
+        encoded = ctx.tokens.encode(sample, ctx.dataset)  # a cache hit: the token rules just encoded it
+    except Exception:  # a crash here is already reported by the rule that met it first
+        return
+    full = getattr(encoded, "full_length", None)  # Unencodable has none: other rules say why
+    if isinstance(full, int):
+        out.lengths[full] = out.lengths.get(full, 0) + 1
+
+
 def check_file(item: WorkItem, ctx: Context, selection: Selection,
                max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> FileResult:
     out = FileResult(item.display, item.dataset.name)
+    lengths = selection.needs_tokenizer and ctx.token_factory is not None
     if item.notice is not None or item.path is None:
         notice = item.notice or Problem("no_files", "no file")
         run_rules(Sample(Location(item.display, None, None), item.dataset.name, item.dataset.format,
@@ -137,7 +159,7 @@ def check_file(item: WorkItem, ctx: Context, selection: Selection,
     try:
         for record in read_records(item.path, max_line_bytes):
             try:
-                sample = normalise(record, item.dataset, item.display, ctx.profile)
+                sample = normalise(record, item.dataset, item.display, ctx.profile, ctx.special_tokens)
             except Exception as exc:  # a normaliser that crashes is our bug: report it, keep checking
                 where = f"{item.display}:{record.line or record.index}"
                 out.errors.append(f"reading failed on {where}: {exc!r}\n{traceback.format_exc()}")
@@ -150,13 +172,16 @@ def check_file(item: WorkItem, ctx: Context, selection: Selection,
                     out.thinking += thinking is True
                     out.non_thinking += thinking is False
             run_rules(sample, ctx, selection, out)
+            if lengths and sample.ok and record.index is not None:
+                _count_length(sample, ctx, out)
     except FileError as exc:
         run_rules(Sample(Location(item.display, None, None), item.dataset.name, item.dataset.format,
                          problems=(Problem("unreadable", f"{exc}"),)), ctx, selection, out)
     else:
         if not out.samples:  # an empty file trains nothing, and `datasets` refuses to load one
+            empty = Problem("empty_file", "the file holds no samples")
             run_rules(Sample(Location(item.display, None, None), item.dataset.name, item.dataset.format,
-                             problems=(Problem("empty_file", "the file holds no samples"),)), ctx, selection, out)
+                             problems=(empty,)), ctx, selection, out)
     return out
 
 
@@ -169,7 +194,7 @@ def dataset_findings(stats: Mapping[str, DatasetStats], contexts: Mapping[str, C
             if active.rule.check.dataset is None or selection.ignored_for(st.path, active.rule.code):
                 continue
             for v in active.rule.check.dataset(st, ctx, active.options):
-                out.append(_stamp(active, Location(st.path, None, None), v, ""))
+                out.append(stamp(active, Location(st.path, None, None), v, ""))
     return out
 
 
@@ -181,6 +206,8 @@ class Result:
     datasets: Mapping[str, DatasetStats]
     skipped_token_rules: tuple[str, ...] = ()
     internal_errors: tuple[str, ...] = ()
+    #: untruncated token length -> samples, sorted by length; empty when no token rule ran
+    lengths: Mapping[int, int] = field(default_factory=dict)
 
 
 def merge(results: Iterable[FileResult], contexts: Mapping[str, Context], selection: Selection,
@@ -189,8 +216,11 @@ def merge(results: Iterable[FileResult], contexts: Mapping[str, Context], select
     stats: dict[str, DatasetStats] = {}
     files = samples = 0
     errors: list[str] = []
+    lengths: dict[int, int] = {}
     for r in results:
         findings.extend(r.findings)
+        for n, count in r.lengths.items():
+            lengths[n] = lengths.get(n, 0) + count
         errors.extend(r.errors)
         files += r.file
         samples += r.samples
@@ -200,7 +230,8 @@ def merge(results: Iterable[FileResult], contexts: Mapping[str, Context], select
     if dataset_rules:
         findings.extend(dataset_findings(stats, contexts, selection))
     findings.sort(key=Finding.sort_key)
-    return Result(tuple(findings), files, samples, stats, selection.skipped_token_rules, tuple(errors))
+    return Result(tuple(findings), files, samples, stats, selection.skipped_token_rules, tuple(errors),
+                  dict(sorted(lengths.items())))
 
 
 def lint(spec: Spec, selection: Selection, contexts: Mapping[str, Context], items: list[WorkItem],
@@ -215,5 +246,6 @@ def lint(spec: Spec, selection: Selection, contexts: Mapping[str, Context], item
     return merge(results, contexts, selection, dataset_rules)
 
 
-def build_contexts(spec: Spec, profile: Profile, token_factory: Callable[[], Any] | None) -> dict[str, Context]:
-    return {ds.name: Context(spec, ds, profile, token_factory) for ds in spec.datasets}
+def build_contexts(spec: Spec, profile: Profile, token_factory: Callable[[], Any] | None,
+                   special_tokens: Mapping[str, str] | None = None) -> dict[str, Context]:
+    return {ds.name: Context(spec, ds, profile, token_factory, dict(special_tokens or {})) for ds in spec.datasets}

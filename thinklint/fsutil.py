@@ -18,8 +18,7 @@ def real(path: Path | str) -> Path:
 
 
 def _umask() -> int:
-    """The process's umask (reading it means setting it: set it straight back)."""
-    mask = os.umask(0o022)
+    mask = os.umask(0o022)  # the only way to read it is to set it: put it back at once
     os.umask(mask)
     return mask
 
@@ -33,7 +32,8 @@ def atomic_write(path: Path, data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        # mkstemp makes the file 0600: keep the old file's mode, or give a new one the usual mode
+        # mkstemp makes the file 0600; a report is meant to be read (a CI artifact, a shared
+        # folder), so keep an existing file's mode, or give a new one what open() would
         os.chmod(tmp, path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:

@@ -16,8 +16,9 @@ import contextvars
 import re
 import string
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.nodes import Concat
@@ -40,7 +41,8 @@ class Budget:
 
     def build(self, n: int) -> None:
         if n > self.max_chars:
-            raise TemplateLimitError(f"chat template builds a value over its {self.max_chars:,}-character limit")
+            raise TemplateLimitError(
+                f"chat template builds a value over its {self.max_chars:,}-character limit")
 
 
 BUDGET: contextvars.ContextVar[Budget | None] = contextvars.ContextVar("thinklint_budget", default=None)
@@ -99,7 +101,10 @@ _NUMBERS = re.compile(r"\d+")
 
 
 def _ints(values: Any) -> int:
-    items = values.values() if isinstance(values, Mapping) else values if isinstance(values, (list, tuple)) else [values]
+    if isinstance(values, Mapping):
+        items = list(values.values())
+    else:
+        items = list(values) if isinstance(values, (list, tuple)) else [values]
     return sum(v for v in items if isinstance(v, int) and not isinstance(v, bool) and v > 0)
 
 

@@ -133,8 +133,18 @@ def _empty(empty_on: str, position: str) -> bool:
             "last_turn": position == "final", "never": False}[empty_on]
 
 
-def _assistant(prof: Profile, msg: Msg, position: str, history: str, empty_on: str) -> str:
+def _marked(prof: Profile, content: str) -> bool:
+    """A `verbatim` template writes no empty block before content that has a marker of its own
+    (Nemotron-3); a `prefixed` one writes it whatever the content holds (Kimi, SmolLM3 no_think)."""
+    return prof.inline == "verbatim" and any(m and m in content for m in (prof.open, prof.close))
+
+
+def _assistant(prof: Profile, msg: Msg, position: str, history: str, empty_on: str, prefill: str) -> str:
     content = str(msg.get("content", ""))
+    end = prof.assistant_end_final if position == "final" else prof.turns["assistant_end"]
+    if position == "final" and prof.final_prefill:
+        # Nemotron Nano v2: the last turn is the prompt's prefill + content.strip(), nothing parsed
+        return _sub(prof.turns["assistant_header"]) + prefill + content.strip() + _sub(end)
     reasoning = next((msg[f] for f in prof.reasoning_fields if isinstance(msg.get(f), str)), None)
     close = "</think>"
     if reasoning is None and close in content and prof.inline in ("parsed", "stripped"):
@@ -147,9 +157,8 @@ def _assistant(prof: Profile, msg: Msg, position: str, history: str, empty_on: s
     body = prof.answer_prefix + content
     if reasoning is not None and _keeps(history, position) and prof.block_template:
         body = prof.block_template.replace("{reasoning}", reasoning) + body
-    elif prof.empty_block is not None and _empty(empty_on, position):
+    elif prof.empty_block is not None and _empty(empty_on, position) and not _marked(prof, content):
         body = prof.empty_block + body
-    end = prof.assistant_end_final if position == "final" else prof.turns["assistant_end"]
     return _sub(prof.turns["assistant_header"]) + body + _sub(end)
 
 
@@ -224,7 +233,7 @@ def predict(prof: Profile, probe: Probe) -> Prediction | None:
             tail += t_pre + str(msg["content"]) + t_post
         else:
             position = "history" if i < last_user else ("final" if i == len(msgs) - 1 else "postq")
-            tail += _assistant(prof, msg, position, history, empty_on)
+            tail += _assistant(prof, msg, position, history, empty_on, mode.prefill)
     if probe.add_generation_prompt:
         tail += _sub(prof.turns["assistant_header"]) + mode.prefill
     return Prediction(tail, head_suffix, head)

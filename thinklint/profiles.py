@@ -55,7 +55,7 @@ class Profile:
     close: str | None
     reasoning_fields: tuple[str, ...]
     ignored_fields: tuple[str, ...]
-    inline: str  # parsed | verbatim | stripped | none
+    inline: str  # parsed | verbatim | prefixed | stripped | none
     block_template: str | None
     empty_block: str | None
     empty_on: str
@@ -70,6 +70,12 @@ class Profile:
     notes: tuple[str, ...] = ()
     switches: tuple[Switch, ...] = ()
     answer_prefix: str = ""
+    #: the template writes the mode's prefill before the last assistant turn itself (Nemotron Nano v2)
+    final_prefill: bool = False
+    #: what opens (and closes) the answer: a wrapper the sample writes after its block (Granite 3.3
+    #: <response>…</response>), or the final channel's header (gpt-oss)
+    answer_open: str | None = None
+    answer_close: str | None = None
     chat_template: Mapping[str, Any] = field(default_factory=dict)
     detect: Mapping[str, Any] = field(default_factory=dict)
     source: str = ""
@@ -78,6 +84,28 @@ class Profile:
     @property
     def has_markers(self) -> bool:
         return bool(self.open and self.close)
+
+    @property
+    def inline_markers(self) -> bool:
+        """True when reasoning can sit inline in content between the markers (tags, plain text).
+
+        Harmony channels are not inline markup: gpt-oss reads reasoning from a field only and
+        raises on channel headers in content."""
+        return self.has_markers and self.style in ("tags", "text")
+
+    @property
+    def can_think(self) -> bool:
+        return self.thinking is not None
+
+    def label(self, marker: str | None) -> str:
+        """A marker as messages show it: tags as they are, plain text and channel headers quoted."""
+        if marker is None:
+            return ""
+        return marker if self.style == "tags" else repr(marker)
+
+    @property
+    def markers_label(self) -> str:
+        return f"{self.label(self.open)}/{self.label(self.close)}"
 
     @property
     def supported_modes(self) -> tuple[str, ...]:
@@ -167,6 +195,8 @@ def _build(data: Mapping[str, Any], source: str) -> Profile:
         text_switches=data.get("text_switches", {}), turns=data["turns"],
         end_of_turn=tuple(data["end_of_turn"]), models=tuple(data.get("models", ())),
         notes=tuple(data.get("notes", ())), switches=switches, answer_prefix=block.get("answer_prefix", ""),
+        final_prefill=bool(block.get("final_prefill", False)),
+        answer_open=markers.get("answer_open"), answer_close=markers.get("answer_close"),
         chat_template=data.get("chat_template", {}), detect=data.get("detect", {}), source=source, data=data,
     )
 

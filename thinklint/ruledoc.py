@@ -18,11 +18,19 @@ def _example(case: dict[str, Any]) -> str:
     return "```\n" + str(case.get("file", "")) + "\n```"
 
 
+def _stage(rule: Rule) -> str:
+    if rule.stage == "dryrun":
+        return " · Runs under `thinklint dryrun` only (needs a model)"
+    if rule.check.dryrun is not None:
+        return " · Confirmed in a forward pass by `thinklint dryrun`"
+    return ""
+
+
 def explain(rule: Rule) -> str:
     d = rule.docs
     out = [f"# {rule.name} ({rule.code})", "",
            f"Category: {rule.category} · Default severity: {rule.severity} · Fix: {_FIX[rule.fixable]}"
-           + (" · Needs a tokenizer" if rule.needs_tokenizer else ""), ""]
+           + (" · Needs a tokenizer" if rule.needs_tokenizer else "") + _stage(rule), ""]
     for key, title in (("what_it_does", "What it does"), ("why_is_this_bad", "Why is this bad?")):
         if d.get(key):
             out += [f"## {title}", str(d[key]).strip(), ""]

@@ -82,8 +82,10 @@ def _severity(code: str, default: str, overrides: Mapping[str, str]) -> str:
 def select_rules(rules: Mapping[str, Rule], spec_rules: RulesSpec, *, has_tokenizer: bool,
                  cli_select: tuple[str, ...] | None = None, cli_ignore: tuple[str, ...] = (),
                  cli_extend: tuple[str, ...] = (), source: str = "",
-                 located: Located | None = None, root: Path | None = None) -> Selection:
-    """The active rules. Errors name where a prefix came from: the spec's key and line, or the flag."""
+                 located: Located | None = None, root: Path | None = None, stage: str = "check") -> Selection:
+    """The active rules of a `stage`: `check` leaves out the rules only a forward pass can run;
+    `dryrun` keeps the rules with a dryrun function (its own and the mask rules it confirms).
+    Errors name where a prefix came from: the spec's key and line, or the flag."""
 
     def line(*path: str | int) -> int | None:
         return located.line_of(path) if located is not None else None
@@ -129,6 +131,8 @@ def select_rules(rules: Mapping[str, Rule], spec_rules: RulesSpec, *, has_tokeni
     active, skipped = [], []
     for code, rule in rules.items():
         if not enabled(code, select, ignore):
+            continue
+        if (stage == "check" and rule.stage != "check") or (stage == "dryrun" and rule.check.dryrun is None):
             continue
         if rule.needs_tokenizer and not has_tokenizer:
             skipped.append(code)

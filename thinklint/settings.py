@@ -29,3 +29,5 @@ class Settings:
     trust_remote_code: bool = False
     max_line_bytes: int | None = None
     allow_outside_root: bool = False
+    #: samples whose token view the HTML report includes (a large run stays a page a browser opens)
+    max_views: int = 200

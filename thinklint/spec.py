@@ -216,7 +216,8 @@ def _local(ref: str, root: Path) -> Path:
     return expanded if expanded.is_absolute() else root / ref
 
 
-def _confine_model(model: ModelSpec, root: Path, boundary: Path | None, located: Located, display: str) -> None:
+def _confine_model(model: ModelSpec, root: Path, boundary: Path | None, located: Located,
+                   display: str) -> None:
     """model.profile (a path), model.tokenizer (a local folder) and model.chat_template stay inside."""
     if boundary is None:
         return
@@ -235,8 +236,10 @@ def _confine_model(model: ModelSpec, root: Path, boundary: Path | None, located:
             check_folder(local, boundary, display, line("tokenizer"), "model.tokenizer", tok)
     template = model.chat_template
     if template and not template.startswith("pkg:"):
-        path = Path(template) if Path(template).is_absolute() else root / template
-        check_path(path, boundary, display, line("chat_template"), "model.chat_template", template)
+        # the loader reads it relative to the spec, profile detection expands `~` first: neither may leave
+        as_written = Path(template) if Path(template).is_absolute() else root / template
+        for path in {as_written, _local(template, root)}:
+            check_path(path, boundary, display, line("chat_template"), "model.chat_template", template)
 
 
 def _datasets(entries: list[dict[str, Any]], located: Located, display: str, root: Path,

@@ -1,9 +1,21 @@
-"""Where the reasoning of an assistant turn is, by the profile's markers: parsed once, read by many rules."""
+"""Where the reasoning of an assistant turn is, by the profile's markers: parsed once, read by many rules.
+
+A turn is read the way its family's serving template reads it, which is what a dataset in that
+family's conventions must satisfy. Two family facts change what the data looks like:
+
+- `final_prefill` (Nemotron Nano v2): the template writes the mode's prefill (``<think>\\n``) before
+  the last assistant turn itself, so that turn's data starts inside the block; the parse of such a
+  turn is the parse of prefill + content, with `lead` marking what the template added.
+- an empty block that is a lone closer (GLM-4.7 and DeepSeek-V3.1 write ``</think>ANSWER``): a
+  closer at the very start of a turn is that empty block, not a stray closer.
+
+Harmony channels (gpt-oss) are not inline markup: such a family's reasoning is in a field only.
+"""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from thinklint.model import Message, Sample
@@ -12,43 +24,61 @@ from thinklint.profiles import Profile
 
 @dataclass(frozen=True)
 class Block:
-    start: int  # offset of the opener
-    end: int  # offset just past the closer (or len(content) when unclosed)
+    start: int  # offset of the opener (of the closer, for a lone-closer empty block)
+    end: int  # offset just past the closer (or len(text) when unclosed)
     inner_start: int
     inner_end: int
     closed: bool
 
-    def inner(self, content: str) -> str:
-        return content[self.inner_start:self.inner_end]
+    def inner(self, text: str) -> str:
+        return text[self.inner_start:self.inner_end]
 
 
 @dataclass(frozen=True)
 class ThinkParse:
+    """Blocks found in `text`; offsets are into `text`, whose first `lead` characters are written
+    by the template rather than by the data (0 except for a final_prefill family's last turn)."""
+
+    text: str
     blocks: tuple[Block, ...]
     stray_closes: tuple[int, ...]  # closers with no opener before them
     nested_opens: tuple[int, ...]  # openers inside an open block
+    lead: int = 0
 
     @property
     def unclosed(self) -> Block | None:
         return next((b for b in self.blocks if not b.closed), None)
 
-    def preamble(self, content: str) -> str:
-        """Text before the first block."""
-        return content[: self.blocks[0].start] if self.blocks else ""
+    def preamble(self, content: str | None = None) -> str:
+        """Text before the first block (`content` is accepted for older callers and ignored)."""
+        return self.text[self.lead: self.blocks[0].start] if self.blocks else ""
 
-    def answer(self, content: str) -> str:
-        return content[self.blocks[-1].end:] if self.blocks else content
+    def answer(self, content: str | None = None) -> str:
+        return self.text[self.blocks[-1].end:] if self.blocks else self.text[self.lead:]
 
-    def reasoning(self, content: str) -> str:
-        return "".join(b.inner(content) for b in self.blocks)
+    def reasoning(self, content: str | None = None) -> str:
+        """The blocks' text, and the text before a closer that has no opener: templates that parse
+        inline blocks read it as reasoning (Qwen3 splits at '</think>'), and its author meant it so."""
+        parts = [b.inner(self.text) for b in self.blocks]
+        if self.stray_closes:
+            stray = self.stray_closes[0]
+            start = max((b.end for b in self.blocks if b.end <= stray), default=self.lead)
+            parts.append(self.text[start:stray])
+        return "".join(parts)
 
 
 @lru_cache(maxsize=4096)
-def parse(content: str, open_: str, close: str) -> ThinkParse:
+def parse(content: str, open_: str, close: str, lone_empty: bool = False) -> ThinkParse:
+    """Blocks of `content`; with `lone_empty`, a closer before any other text is an empty block."""
     blocks: list[Block] = []
     strays: list[int] = []
     nested: list[int] = []
     pos = 0
+    if lone_empty:
+        first = len(content) - len(content.lstrip())
+        if content.startswith(close, first):
+            blocks.append(Block(first, first + len(close), first, first, True))
+            pos = first + len(close)
     while True:
         o = content.find(open_, pos)
         c = content.find(close, pos)
@@ -69,13 +99,44 @@ def parse(content: str, open_: str, close: str) -> ThinkParse:
             break
         blocks.append(Block(o, c + len(close), inner_start, c, True))
         pos = c + len(close)
-    return ThinkParse(tuple(blocks), tuple(strays), tuple(nested))
+    return ThinkParse(content, tuple(blocks), tuple(strays), tuple(nested))
+
+
+def lone_close_empty(profile: Profile) -> bool:
+    """The family's empty block is its closer alone (GLM-4.7 and DeepSeek-V3.1: '</think>')."""
+    empty = profile.empty_block
+    return bool(empty and profile.close and empty.strip() == profile.close)
 
 
 def parse_message(message: Message, profile: Profile) -> ThinkParse | None:
-    if not profile.has_markers:
+    """The parse of a message's content as written; None when the family has no inline markers."""
+    if not profile.inline_markers:
         return None
-    return parse(message.content, profile.open or "", profile.close or "")
+    return parse(message.content, profile.open or "", profile.close or "", lone_close_empty(profile))
+
+
+def prefill_lead(sample: Sample, turn: int, profile: Profile) -> str:
+    """What a final_prefill template writes before turn `turn` (1-based) itself: the prefill of the
+    turn's mode when it is the last message, the sample is not pre-rendered text, and the data does
+    not write the opener again (THK011 reports that)."""
+    if not profile.final_prefill or sample.format == "text" or turn != len(sample.messages):
+        return ""
+    m = sample.messages[turn - 1]
+    if m.role != "assistant" or (profile.open and m.content.lstrip().startswith(profile.open)):
+        return ""
+    mode = profile.mode(turn_mode(sample, turn, profile))
+    return mode.prefill if mode else ""
+
+
+def turn_parse(sample: Sample, turn: int, profile: Profile) -> ThinkParse | None:
+    """The parse of assistant turn `turn` as the family's template reads it (see the module doc)."""
+    m = sample.messages[turn - 1]
+    lead = prefill_lead(sample, turn, profile)
+    if not lead:
+        return parse_message(m, profile)
+    # the template renders prefill + content.strip(): parse exactly that
+    parsed = parse(lead + m.content.strip(), profile.open or "", profile.close or "")
+    return replace(parsed, lead=len(lead))
 
 
 @dataclass(frozen=True)
@@ -85,6 +146,7 @@ class Reasoning:
     field: str | None  # the reasoning field that holds it, if any
     field_text: str | None
     inline: str | None  # the inline block's reasoning, if any
+    ignored: str | None = None  # a field the template ignores that holds reasoning (THK009)
 
     @property
     def text(self) -> str:
@@ -100,13 +162,21 @@ class Reasoning:
         return self.field_text is not None or self.inline is not None
 
 
-def reasoning_of(message: Message, profile: Profile) -> Reasoning:
+def reasoning_of(message: Message, profile: Profile, parsed: ThinkParse | None = None) -> Reasoning:
+    """`parsed` is the turn's parse when the caller has it (turn_parse); else the content's own."""
     field = next((f for f in profile.reasoning_fields if isinstance(message.extra.get(f), str)), None)
     inline = None
-    parsed = parse_message(message, profile)
-    if parsed and parsed.blocks:
-        inline = parsed.reasoning(message.content)
-    return Reasoning(field, message.extra.get(field) if field else None, inline)
+    if parsed is None:
+        parsed = parse_message(message, profile)
+    if parsed and (parsed.blocks or parsed.stray_closes):
+        inline = parsed.reasoning()
+    ignored = next((f for f in profile.ignored_fields
+                    if isinstance(message.extra.get(f), str) and message.extra[f].strip()), None)
+    return Reasoning(field, message.extra.get(field) if field else None, inline, ignored)
+
+
+def turn_reasoning(sample: Sample, turn: int, profile: Profile) -> Reasoning:
+    return reasoning_of(sample.messages[turn - 1], profile, turn_parse(sample, turn, profile))
 
 
 def assistant_turns(sample: Sample) -> list[tuple[int, Message]]:
@@ -124,7 +194,7 @@ def is_thinking(sample: Sample, profile: Profile) -> bool | None:
     last = last_assistant(sample)
     if last is None:
         return None
-    return reasoning_of(last[1], profile).present
+    return turn_reasoning(sample, last[0], profile).present
 
 
 def last_user_text(sample: Sample, before: int | None = None) -> str | None:
@@ -136,23 +206,93 @@ def last_user_text(sample: Sample, before: int | None = None) -> str | None:
     return None
 
 
+# ---------------------------------------------------------------------------------------------
+# text switches (/think, /no_think, /nothink)
+
 @lru_cache(maxsize=64)
-def switch_regex(switch: str) -> re.Pattern[str]:
-    # a switch is a word of its own: "/no_think" must not match "/no_thinking" or "a/no_think"
-    return re.compile(rf"(?<![\w/]){re.escape(switch)}(?![\w])")
+def switch_regex(switch: str, suffix: bool = False) -> re.Pattern[str]:
+    # a soft switch is a word of its own: "/no_think" must not match "/no_thinking" or "a/no_think";
+    # a switch the template appends itself (GLM-4.5 '/nothink') also counts glued to the end
+    word = rf"(?<![\w/]){re.escape(switch)}(?![\w])"
+    return re.compile(word + (rf"|{re.escape(switch)}\s*\Z" if suffix else ""))
+
+
+def switch_kind(profile: Profile, token: str) -> str:
+    """How the family reads a text switch: system_text (the template reads it in the system message
+    only: SmolLM3), user_text (in any system or user message: Nemotron v2), or soft (a habit the
+    model learned, not read by the template: Qwen3, GLM-4.5)."""
+    for sw in profile.switches:
+        if sw.name == token and sw.kind in ("system_text", "user_text"):
+            return sw.kind
+    return "soft"
+
+
+def _tokens(profile: Profile) -> list[tuple[str, str]]:
+    """(mode, token) pairs; the non-thinking token first, as templates check it first."""
+    out = []
+    for mode in ("non_thinking", "thinking"):
+        token = profile.text_switches.get(mode)
+        if isinstance(token, str) and token:
+            out.append((mode, token))
+    return out
+
+
+def _hits(profile: Profile, token: str, text: str) -> list[int]:
+    if profile.text_switches.get("parsed_by_template"):
+        # the template tests `token in content`: a substring, as it does
+        return [m.start() for m in re.finditer(re.escape(token), text)]
+    suffix = any(m is not None and m.user_suffix == token for m in (profile.thinking, profile.non_thinking))
+    return [m.start() for m in switch_regex(token, suffix).finditer(text)]
 
 
 def active_switch(sample: Sample, profile: Profile, before: int) -> str | None:
-    """'thinking' or 'non_thinking': the latest soft switch in user/system text before turn `before`."""
+    """'thinking' or 'non_thinking': the text switch in force for turn `before` (1-based), read the
+    way the family reads it; None when no switch applies."""
+    earlier = sample.messages[: before - 1]
     best: tuple[int, int, str] | None = None
-    for idx, m in enumerate(sample.messages[: before - 1]):
-        if m.role not in ("user", "system"):
-            continue
-        for mode in ("thinking", "non_thinking"):
-            token = profile.text_switches.get(mode)
-            if not isinstance(token, str):
+    for mode, token in _tokens(profile):
+        kind = switch_kind(profile, token)
+        roles = ("system",) if kind == "system_text" else ("system", "user")
+        for idx, m in enumerate(earlier):
+            if m.role not in roles:
                 continue
-            for hit in switch_regex(token).finditer(m.content):
-                if best is None or (idx, hit.start()) > best[:2]:
-                    best = (idx, hit.start(), mode)
+            hits = _hits(profile, token, m.content)
+            if not hits:
+                continue
+            if kind == "system_text":
+                return mode  # the system flag decides, the non-thinking one first (SmolLM3)
+            # user_text: the last message with a flag wins, its thinking flag first (Nemotron v2);
+            # soft: the latest occurrence wins
+            rank = (idx, -1 if mode == "thinking" else -2) if kind == "user_text" else (idx, hits[-1])
+            if best is None or rank > best[:2]:
+                best = (*rank, mode)
     return best[2] if best else None
+
+
+def unread_switches(sample: Sample, profile: Profile) -> list[tuple[int, str]]:
+    """(turn, token) for switches in messages the family does not read them from (a SmolLM3
+    '/no_think' in a user message)."""
+    out = []
+    for _, token in _tokens(profile):
+        if switch_kind(profile, token) != "system_text":
+            continue
+        for turn, m in enumerate(sample.messages, 1):
+            if m.role == "user" and switch_regex(token).search(m.content):
+                out.append((turn, token))
+    return sorted(out)
+
+
+def turn_mode(sample: Sample, turn: int, profile: Profile) -> str:
+    """The mode turn `turn` is served in as far as the data shows: its switch, else the default."""
+    return active_switch(sample, profile, turn) or profile.default_mode
+
+
+def empty_block_turns(sample: Sample, empty_on: str) -> list[int]:
+    """The assistant turns the template writes an empty block for when they have no reasoning."""
+    turns = [t for t, _ in assistant_turns(sample)]
+    if empty_on == "last_turn":
+        return turns[-1:]
+    if empty_on == "after_last_query":
+        last_user = max((i + 1 for i, m in enumerate(sample.messages) if m.role == "user"), default=0)
+        return [t for t in turns if t > last_user]
+    return turns if empty_on == "every_turn" else []

@@ -8,20 +8,27 @@ deep into the rules instead of stopping at the first type check.
 from __future__ import annotations
 
 import os
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
+F = TypeVar("F", bound=Callable[..., Any])
 #: the long run: THINKLINT_FUZZ_EXAMPLES=5000 python -m pytest tests/fuzz
 SCALE = max(int(os.environ.get("THINKLINT_FUZZ_EXAMPLES", "0") or 0), 0)
 
 
-def budget(default: int) -> Any:
+def budget(default: int) -> Callable[[F], F]:
     """Hypothesis settings for one fuzz test: `default` examples in CI, THINKLINT_FUZZ_EXAMPLES when set."""
-    return settings(max_examples=SCALE or default, deadline=None, derandomize=not SCALE,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
-                                           HealthCheck.data_too_large, HealthCheck.filter_too_much])
+    chosen = settings(max_examples=SCALE or default, deadline=None, derandomize=not SCALE,
+                      suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
+                                             HealthCheck.data_too_large, HealthCheck.filter_too_much])
+
+    def apply(test: F) -> F:
+        return chosen(test)
+
+    return apply
 
 
 PIECES = ["<think>", "</think>", "<think>\n", "\n</think>\n\n", "<thinking>", "</ think>", "<Think>", "\n", "\n\n",
@@ -45,7 +52,7 @@ def clean(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     return strategy
 
 
-def _formats(maybe: Any) -> dict[str, st.SearchStrategy[Any]]:
+def _formats(maybe: Callable[[st.SearchStrategy[Any]], st.SearchStrategy[Any]]) -> dict[str, st.SearchStrategy[Any]]:
     """Samples of each format; `maybe` decides how often a part is replaced by arbitrary JSON."""
     extra = json_values if maybe is noisy else st.sampled_from([None, "", [], {"a": 1}])
 

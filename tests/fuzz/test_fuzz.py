@@ -12,8 +12,9 @@ import gzip
 import io
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import yaml
@@ -64,7 +65,7 @@ def container(records: list[Any], kind: str) -> bytes | None:
         table = pa.Table.from_pylist([r for r in records if isinstance(r, dict)])
         sink = io.BytesIO()
         pq.write_table(table, sink)
-    except Exception:  # mixed types in a column: pyarrow cannot build a table
+    except Exception:  # noqa: BLE001 - mixed types in a column: pyarrow cannot build a table (many types)
         return None
     return sink.getvalue()
 
@@ -116,7 +117,7 @@ def test_arbitrary_spec_text(tmp_path_factory: pytest.TempPathFactory, text: str
 
 def seeds() -> Iterator[tuple[str, str, bytes]]:
     """Valid files to mutate: (format, file name, bytes)."""
-    rows = {fmt: [GOOD] for fmt in FORMATS}
+    rows: dict[str, list[Any]] = {fmt: [GOOD] for fmt in FORMATS}
     rows["sharegpt"] = [{"conversations": [{"from": "human", "value": "q"}, {"from": "gpt", "value": "<think>\nr\n"
                                                                                                 "</think>\n\na"}]}]
     rows["alpaca"] = [{"instruction": "q", "input": "", "output": "<think>\nr\n</think>\n\na", "history": [["a", "b"]]}]

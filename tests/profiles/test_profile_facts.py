@@ -72,7 +72,11 @@ def test_empty_block_and_end_of_turn(name):
         pytest.skip("the final turn is a documented quirk of this family")
     tail = _after_user(_render(prof, [U, {"role": "assistant", "content": A1}]))
     body = _sub(prof.turns["assistant_header"])
-    if prof.empty_block is not None and prof.empty_on != "never":
+    if prof.final_prefill:  # the template writes the prompt's prefill before the last turn itself
+        default = prof.mode(prof.default_mode)
+        assert default is not None
+        body += default.prefill
+    elif prof.empty_block is not None and prof.empty_on != "never":
         body += prof.empty_block
     assert tail.endswith(body + prof.answer_prefix + A1 + _sub(prof.assistant_end_final))
     for token in prof.end_of_turn:
@@ -109,3 +113,21 @@ def test_turn_format(name):
 def test_base_probes_have_unique_names():
     names = [p.name for p in ALL_PROBES]
     assert len(names) == len(set(names)) and {p.name for p in BASE_PROBES} <= set(names)
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if builtin_profiles()[n].final_prefill])
+def test_final_prefill_in_every_mode(name):
+    """A final_prefill family writes the mode's prefill before the last turn, which keeps only content.strip()."""
+    prof = builtin_profiles()[name]
+    for mode_name in prof.supported_modes:
+        mode = prof.mode(mode_name)
+        assert mode is not None
+        system = [{"role": "system", "content": mode.system_text}] if mode.system_text else []
+        last = {"role": "assistant", "content": f"\n{R1}\n</think>\n\n{A1}\n"}
+        text = _render(prof, [*system, U, last], **mode.kwargs)
+        header = _sub(prof.turns["assistant_header"])
+        assert text.endswith(header + mode.prefill + last["content"].strip() + _sub(prof.assistant_end_final)), mode_name
+
+
+def test_some_family_prefills_the_final_turn():
+    assert any(p.final_prefill for p in builtin_profiles().values())

@@ -6,7 +6,7 @@ from typing import Any, Iterator, Mapping
 
 from thinklint.context import Check, Context
 from thinklint.model import Sample, Violation
-from thinklint.think import reasoning_of
+from thinklint.think import turn_reasoning
 
 
 def problem_check(*kinds: str) -> Check:
@@ -65,11 +65,12 @@ def empty_assistant(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> It
         if m.role != "assistant" or m.extra.get("tool_calls") or m.extra.get("function_call"):
             continue
         answer = m.content
-        if profile.has_markers and profile.close and profile.close in answer:
+        # the answer follows the last closer; a harmony family's content is the answer itself
+        if profile.inline_markers and profile.close and profile.close in answer:
             answer = answer.rsplit(profile.close, 1)[1]
         if answer.strip():
             continue
-        if reasoning_of(m, profile).present:
+        if turn_reasoning(sample, turn, profile).present:
             yield Violation(f"assistant turn {turn} has reasoning but no answer", turn)
         else:
             yield Violation(f"assistant turn {turn} is empty", turn)

@@ -64,7 +64,7 @@ def labels_misaligned(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> 
     if len(ids) != len(labels):
         yield Violation(f"labels has {len(labels)} entries but input_ids has {len(ids)}")
         return
-    unknown = out_of_vocabulary(ids, labels, ctx.tokens.tokenizer)
+    unknown = out_of_vocabulary(ids, ctx.tokens.tokenizer)
     if unknown:  # the trainer fails on it (an embedding index out of range)
         yield Violation(unknown)
         return

@@ -1,27 +1,36 @@
-"""mode (MOD): the sample's reasoning contradicts the declared mode, a switch, the family or the trainer."""
+"""mode (MOD): the sample's reasoning contradicts the declared mode, a switch or the family."""
 
 from __future__ import annotations
 
 from typing import Any, Iterator, Mapping
 
-from thinklint.checks.think import canonical_block
 from thinklint.context import Context, DatasetStats
 from thinklint.model import Message, Sample, Violation
-from thinklint.think import active_switch, assistant_turns, is_thinking, last_assistant, parse_message, reasoning_of
+from thinklint.think import (
+    active_switch,
+    assistant_turns,
+    empty_block_turns,
+    last_assistant,
+    turn_parse,
+    turn_reasoning,
+    unread_switches,
+)
 
 
 def declared_mode(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> Iterator[Violation]:
     mode = ctx.dataset.mode
     if mode not in ("thinking", "non-thinking"):
         return
-    thinking = is_thinking(sample, ctx.profile)
     last = last_assistant(sample)
-    if thinking is None or last is None:
+    if last is None:
         return
-    if mode == "thinking" and not thinking:
+    r = turn_reasoning(sample, last[0], ctx.profile)
+    if r.ignored and not r.present:
+        return  # the reasoning is under a key the template ignores: THK009 says so
+    if mode == "thinking" and not r.present:
         yield Violation(f"dataset {ctx.dataset.name!r} is declared thinking, but the trained assistant turn "
                         f"{last[0]} has no reasoning", last[0])
-    elif mode == "non-thinking" and thinking:
+    elif mode == "non-thinking" and r.present:
         yield Violation(f"dataset {ctx.dataset.name!r} is declared non-thinking, but assistant turn "
                         f"{last[0]} has reasoning", last[0])
 
@@ -29,7 +38,7 @@ def declared_mode(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> Iter
 def _switch_turns(sample: Sample, ctx: Context, want: str) -> Iterator[tuple[int, bool]]:
     for turn, m in assistant_turns(sample):
         if active_switch(sample, ctx.profile, turn) == want:
-            yield turn, reasoning_of(m, ctx.profile).present
+            yield turn, turn_reasoning(sample, turn, ctx.profile).present
 
 
 def no_think_with_reasoning(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> Iterator[Violation]:
@@ -43,18 +52,16 @@ def think_without_reasoning(sample: Sample, ctx: Context, opts: Mapping[str, Any
     switch = ctx.profile.text_switches.get("thinking")
     for turn, present in _switch_turns(sample, ctx, "thinking"):
         if not present:
-            yield Violation(f"assistant turn {turn} has an empty think block although the prompt says {switch}",
-                            turn)
+            yield Violation(f"assistant turn {turn} has an empty think block although the prompt says "
+                            f"{switch}", turn)
 
 
-def _empty_block_turns(sample: Sample, where: str) -> list[int]:
-    turns = [t for t, _ in assistant_turns(sample)]
-    if where == "last_turn":
-        return turns[-1:]
-    if where == "after_last_query":
-        last_user = max((i + 1 for i, m in enumerate(sample.messages) if m.role == "user"), default=0)
-        return [t for t in turns if t > last_user]
-    return turns if where == "every_turn" else []
+def switch_not_read(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> Iterator[Violation]:
+    """MOD009: a switch in a message the family's template does not read it from."""
+    p = ctx.profile
+    for turn, token in unread_switches(sample, p):
+        yield Violation(f"user turn {turn} has {token}, but the {p.name} template reads {token} only in the "
+                        "system message: here it is plain text and does not change the mode", turn)
 
 
 def missing_empty_block(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> Iterator[Violation]:
@@ -62,9 +69,8 @@ def missing_empty_block(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -
     p = ctx.profile
     if sample.format != "text" or not p.empty_block:
         return
-    for turn in _empty_block_turns(sample, p.empty_on):
-        m = sample.messages[turn - 1]
-        parsed = parse_message(m, p)
+    for turn in empty_block_turns(sample, p.empty_on):
+        parsed = turn_parse(sample, turn, p)
         if parsed is not None and not parsed.blocks:
             yield Violation(f"assistant turn {turn} has no think block; the {p.name} format writes the empty "
                             f"block {p.empty_block!r} before an answer without reasoning", turn)
@@ -86,11 +92,13 @@ def unsupported_mode(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> I
     last = last_assistant(sample)
     if last is None:
         return
-    # a family that cannot think has no markers of its own: look for anyone's
-    thinking = is_thinking(sample, p) if p.thinking is not None else _has_foreign_reasoning(last[1])
-    if thinking and p.thinking is None:
-        yield Violation(f"{p.family} cannot think, but assistant turn {last[0]} has reasoning", last[0])
-    elif not thinking and p.non_thinking is None:
+    if p.thinking is None:
+        # a family that cannot think has no markers of its own: look for anyone's
+        if _has_foreign_reasoning(last[1]):
+            yield Violation(f"{p.family} cannot think, but assistant turn {last[0]} has reasoning", last[0])
+        return
+    r = turn_reasoning(sample, last[0], p)
+    if not r.present and not r.ignored and p.non_thinking is None:
         yield Violation(f"{p.family} always thinks, but assistant turn {last[0]} has no reasoning: "
                         "training it teaches the model to skip its reasoning", last[0])
 
@@ -104,29 +112,3 @@ def thinking_ratio(stats: DatasetStats, ctx: Context, opts: Mapping[str, Any]) -
     if ratio < floor:
         yield Violation(f"dataset {stats.dataset!r} has {ratio:.0%} thinking samples ({stats.thinking} of "
                         f"{judged}), under policy.min_thinking_ratio {floor:.0%}")
-
-
-def trainer_drops_reasoning(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> Iterator[Violation]:
-    t = ctx.spec.training
-    p = ctx.profile
-    if t.framework != "llamafactory" or not p.has_markers:
-        return
-    nothink = t.template.endswith("_nothink")
-    if t.enable_thinking is not False and not nothink:
-        return
-    for turn, m in assistant_turns(sample):
-        r = reasoning_of(m, p)
-        if not r.present:
-            continue
-        parsed = parse_message(m, p)
-        inline = parsed is not None and len(parsed.blocks) == 1
-        if nothink:
-            yield Violation(f"assistant turn {turn} has reasoning, but template {t.template} has no thinking "
-                            "support: the markers are trained as plain text", turn)
-        elif inline and parsed is not None and not canonical_block(m.content, parsed, p):
-            yield Violation(f"assistant turn {turn}: enable_thinking is false, but LLaMA-Factory strips only "
-                            f"the exact form {p.canonical_open + '…' + p.canonical_close!r}, so this reasoning "
-                            "is kept and trained", turn)
-        elif inline:
-            yield Violation(f"assistant turn {turn}: enable_thinking is false, so LLaMA-Factory removes this "
-                            "reasoning and never trains it", turn)

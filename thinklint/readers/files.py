@@ -297,7 +297,8 @@ def _read_array(fh: IO[bytes], path: Path, max_bytes: int = DEFAULT_MAX_LINE_BYT
                 # Without decoding it there is no telling where it ends, so the file stops here.
                 yield Record(None, index, None, "",
                              f"element is over the {max_bytes:,}-byte limit; not loaded", "line_too_long")
-                raise FileError(f"the rest of the file after element {index} (over the size limit) is not read")
+                raise FileError(
+                    f"the rest of the file after element {index} (over the size limit) is not read")
             if not fill():
                 continue
         digest = digest_bytes(buf[pos:end].encode("utf-8", "surrogatepass"))

@@ -17,9 +17,6 @@ from thinklint.spec import DatasetSpec
 from thinklint.textformat import parse_text
 from thinklint.yamlsrc import type_name
 
-#: the label of a token the loss ignores (transformers' and LLaMA-Factory's IGNORE_INDEX)
-IGNORE_INDEX = -100
-
 DEFAULT_COLUMNS: Mapping[str, Mapping[str, str]] = {
     "openai": {"messages": "messages", "tools": "tools"},
     "sharegpt": {"messages": "conversations"},
@@ -53,7 +50,8 @@ def columns_for(dataset: DatasetSpec) -> dict[str, str]:
     return {k: v for k, v in merged.items() if v}
 
 
-def normalise(record: Record, dataset: DatasetSpec, path: str, profile: Profile | None = None) -> Sample:
+def normalise(record: Record, dataset: DatasetSpec, path: str, profile: Profile | None = None,
+              special_tokens: Mapping[str, str] | None = None) -> Sample:
     loc = Location(path, record.line, record.index)
     base = dict(location=loc, dataset=dataset.name, format=dataset.format, digest=record.digest)
     if record.error:
@@ -66,7 +64,7 @@ def normalise(record: Record, dataset: DatasetSpec, path: str, profile: Profile 
     cols = columns_for(dataset)
     fields: dict[str, Any] = _NORMALISERS[dataset.format](value, cols, dataset, b)
     if dataset.format == "text" and isinstance(fields.get("text"), str) and profile is not None:
-        messages, error = parse_text(fields["text"], profile)
+        messages, error = parse_text(fields["text"], profile, special_tokens)
         fields["messages"] = messages
         if error:
             b.problem("text_format", error)
@@ -212,18 +210,22 @@ def _text(value: Mapping[str, Any], cols: Mapping[str, str], dataset: DatasetSpe
     return {"text": _require(value, cols.get("text"), b, (str,), "a string")}
 
 
-def _int_list(value: Mapping[str, Any], col: str | None, b: _Builder, *, labels: bool = False) -> tuple[int, ...] | None:
+def _int_list(value: Mapping[str, Any], col: str | None, b: _Builder, *,
+              labels: bool = False) -> tuple[int, ...] | None:
+    """A column of integers; token ids (not labels) must not be negative.
+
+    A label outside the vocabulary (a collator masking with -1) is the mask rules' business, and
+    the dry run's: it is what they report, so the sample stays readable."""
     got = _require(value, col, b, (list,), "a list of integers")
     if got is None:
         return None
     if not all(isinstance(x, int) and not isinstance(x, bool) for x in got):
         b.problem("wrong_type", f"column {col!r} must hold only integers")
         return None
-    # a token id is never negative; a label is a token id or -100 (the loss's ignore_index)
-    bad = next((i for i, x in enumerate(got) if x < 0 and not (labels and x == IGNORE_INDEX)), None)
+    bad = None if labels else next((i for i, x in enumerate(got) if x < 0), None)
     if bad is not None:
-        what = "token ids or -100" if labels else "token ids (integers from 0)"
-        b.problem("wrong_type", f"column {col!r} must hold {what}, got {got[bad]} at position {bad}")
+        b.problem("wrong_type", f"column {col!r} must hold token ids (integers from 0), got {got[bad]} "
+                                f"at position {bad}")
         return None
     return tuple(got)
 

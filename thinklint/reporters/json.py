@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from thinklint.reporters import Report
 
 
-def render(report: Report) -> str:
-    payload = {
+def payload(report: Report) -> dict[str, Any]:
+    """The contract as a dict, for commands that add keys of their own (`thinklint dryrun`)."""
+    return {
         "findings": [
             {"rule": f.rule, "category": f.category, "severity": f.severity, "path": f.path,
              "line": f.line, "sample": f.sample, "message": f.message}
@@ -22,4 +24,7 @@ def render(report: Report) -> str:
             "by_rule": report.by_rule,
         },
     }
-    return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
+
+
+def render(report: Report) -> str:
+    return json.dumps(payload(report), indent=2, ensure_ascii=False) + "\n"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,13 @@ def tokenizer_location(spec: Spec) -> str:
     return ref  # a hub id: transformers honours HF_HUB_OFFLINE
 
 
+@lru_cache(maxsize=4)
+def _from_pretrained(auto: Any, where: str, trust: bool) -> Any:
+    """Loaded once per process and location: parsing Qwen3's tokenizer.json takes about a second, and
+    `check`, `render` and `dryrun` only read the tokenizer (failures are not cached)."""
+    return auto.from_pretrained(where, trust_remote_code=trust)
+
+
 def load_tokenizer(spec: Spec, trust_remote_code: bool = False) -> Any:
     try:
         from transformers import AutoTokenizer
@@ -56,7 +64,7 @@ def load_tokenizer(spec: Spec, trust_remote_code: bool = False) -> Any:
     where = tokenizer_location(spec)
     trust = bool(trust_remote_code or spec.model.trust_remote_code)
     try:
-        return AutoTokenizer.from_pretrained(where, trust_remote_code=trust)
+        return _from_pretrained(AutoTokenizer, where, trust)
     except Exception as exc:  # transformers raises OSError, ValueError, HTTP errors...
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         if where == spec.model.tokenizer and hub_offline():
