@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import copy
+import io
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
 import yaml
 
-from thinklint.app import run_lint
+from thinklint.app import run_check, run_lint
 from thinklint.model import Finding
 from thinklint.settings import Settings
 from thinklint.spec import load_spec
@@ -55,6 +57,33 @@ def run_case(code: str, case: Mapping[str, Any], tmp: Path, needs_tokenizer: boo
     result, _, _ = run_lint(load_spec(spec_path), settings)
     assert not result.internal_errors, result.internal_errors
     return [f for f in result.findings if f.rule == code]
+
+
+@dataclass(frozen=True)
+class FixRun:
+    exit_code: int
+    before: bytes
+    after: bytes
+    out: str
+    err: str
+
+    @property
+    def sample(self) -> Any:
+        return json.loads(self.after.decode("utf-8"))
+
+
+def fix_in_place(spec: Path, data: Path, unsafe: bool = True, **flags: Any) -> FixRun:
+    """`thinklint check --fix` (--unsafe-fixes by default) with this spec; `data` is the file to watch."""
+    before = data.read_bytes()
+    out, err = io.StringIO(), io.StringIO()
+    code = run_check(Settings(config=spec, fix=True, unsafe_fixes=unsafe, **flags), out, err)
+    return FixRun(code, before, data.read_bytes(), out.getvalue(), err.getvalue())
+
+
+def run_fix_case(code: str, case: Mapping[str, Any], tmp: Path, unsafe: bool = True) -> FixRun:
+    """The case's data file fixed by `thinklint check --fix` under the case's spec."""
+    spec = write_case(code, case, tmp)
+    return fix_in_place(spec, tmp / case.get("file_name", "data.jsonl"), unsafe, **case.get("settings", {}))
 
 
 def run_dryrun_case(code: str, case: Mapping[str, Any], tmp: Path, model: Any) -> list[Finding]:

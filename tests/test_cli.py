@@ -68,7 +68,8 @@ def test_an_error_finding_exits_1(dirty: Path) -> None:
     result = invoke("check")
     assert result.exit_code == 1
     assert codes_in(result.stdout) == ["THK001", "THK008"]
-    assert report(result.stdout).endswith("Found 1 error, 1 warning in 3 samples (1 file).\n")
+    assert report(result.stdout).endswith("Found 1 error, 1 warning in 3 samples (1 file).\n"
+                                          "[*] 1 fixable with the --fix option.\n")
 
 
 def test_warnings_alone_exit_0(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -215,6 +216,7 @@ def test_statistics(dirty: Path) -> None:
         "1  THK001  unclosed-think",
         "1  THK008  non-canonical-think",
         "Found 1 error, 1 warning in 3 samples (1 file).",
+        "[*] 1 fixable with the --fix option.",
     ]
 
 

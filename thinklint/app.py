@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, TextIO
+from typing import TYPE_CHECKING, Any, Callable, Iterable, TextIO
 
 from thinklint.baseline import apply_baseline, load_baseline, write_baseline
 from thinklint.catalog import Rule, all_rules, custom_rules
@@ -20,6 +21,9 @@ from thinklint.settings import Settings
 from thinklint.spec import Spec, find_spec, load_spec
 from thinklint.tokenizer_files import special_tokens
 from thinklint.yamlsrc import SourceError
+
+if TYPE_CHECKING:
+    from thinklint.fix.run import Outcome
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -124,32 +128,76 @@ def html_extras(spec: Spec, settings: Settings, result: Result, profile: Profile
     }
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def _fix_counts(findings: list[Finding], unsafe: bool) -> tuple[int, int]:
+    """(findings --fix would fix, findings whose fix needs --unsafe-fixes), as ruff counts them."""
+    fixable = sum(1 for f in findings if f.fix is not None and (f.fix.safe or unsafe))
+    hidden = sum(1 for f in findings if f.fix is not None and not f.fix.safe and not unsafe)
+    return fixable, hidden
+
+
+def _visible(findings: Iterable[Finding], known: Counter[str] | None, settings: Settings) -> list[Finding]:
+    if settings.baseline and known is not None:
+        return apply_baseline(findings, known, settings.baseline.parent)
+    return list(findings)
+
+
+def run_diff(outcome: Outcome, settings: Settings, out: TextIO, err: TextIO) -> int:
+    """--diff, as ruff's: the diffs on stdout, nothing written; exit 1 when there is a diff, 0 when not."""
+    out.writelines(outcome.diffs)
+    more = f"{outcome.hidden:,} more fix{'' if outcome.hidden == 1 else 'es'}"
+    hint = f" ({more} with --unsafe-fixes)" if outcome.hidden else ""
+    if outcome.fixed:
+        err.write(f"Would fix {_plural(outcome.fixed, 'finding')}{hint}.\n")
+    else:
+        err.write(f"No fixes to apply{hint}.\n")
+    return EXIT_FINDINGS if outcome.files and not settings.exit_zero else EXIT_OK
+
+
 def run_check(settings: Settings, out: TextIO | None = None, err: TextIO | None = None) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
     spec = locate_spec(settings.config, settings.allow_outside_root)
     refuse_overwriting_inputs(spec, settings)
     result, rules, profile = run_lint(spec, settings)
-    findings = list(result.findings)
     # read the old baseline before writing the new one: they may be the same file
     known = load_baseline(settings.baseline) if settings.baseline else None
+    fixed: int | None = None
+    if settings.fix or settings.diff:
+        from thinklint.fix.run import run_fixes
+
+        outcome = run_fixes(spec, settings, profile, prepare(spec, settings)[1],
+                            _visible(result.findings, known, settings), write=not settings.diff)
+        for note in outcome.notes:
+            err.write(f"thinklint: {note}\n")
+        if settings.diff:
+            return run_diff(outcome, settings, out, err)
+        fixed = outcome.fixed
+        if outcome.files:  # check the fixed files again: the report shows what remains
+            result, rules, profile = run_lint(spec, settings)
+    findings = list(result.findings)
     if settings.write_baseline:
         # every current finding, the known ones included: rewriting a baseline must not forget them
         n = write_baseline(settings.write_baseline, findings)
         err.write(f"thinklint: wrote {n} findings to {settings.write_baseline}\n")
-    if settings.baseline and known is not None:
-        findings = apply_baseline(findings, known, settings.baseline.parent)
+    findings = _visible(findings, known, settings)
     extras = html_extras(spec, settings, result, profile, findings) if settings.output_format == "html" else {}
+    fixable, hidden = _fix_counts(findings, settings.unsafe_fixes)
     report = Report(findings=tuple(findings), files=result.files, samples=result.samples, rules=rules,
                     datasets=result.datasets, statistics=settings.statistics,
                     color=bool(settings.color) and settings.output_file is None,
                     skipped_token_rules=result.skipped_token_rules, cutoff_len=spec.training.cutoff_len,
-                    extras=extras)
+                    extras=extras, fixed=fixed, fixable=fixable, hidden_fixes=hidden)
     text = render(settings.output_format, report)
     if settings.output_file:
         atomic_write(settings.output_file, text.encode("utf-8"))
     else:
         out.write(text)
+    if fixed is not None and (settings.output_format != "text" or settings.output_file):
+        err.write(f"thinklint: Fixed {_plural(fixed, 'finding')} ({len(findings):,} remaining).\n")
     for message in result.internal_errors:
         first = message.splitlines()[0]
         err.write(f"thinklint: internal error: {message if settings.verbose else first}\n")

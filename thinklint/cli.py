@@ -119,12 +119,18 @@ def main(verbose: bool) -> None:
               help="Longest JSONL line or JSON array element to load (default 64 MiB).")
 @click.option("--max-views", type=click.IntRange(min=0), default=200, show_default=True,
               help="--format html: samples whose token view the report includes.")
+@click.option("--fix", is_flag=True, help="Apply safe fixes to the data files, then report what remains.")
+@click.option("--unsafe-fixes", is_flag=True,
+              help="Include fixes that may change what a sample means (with --fix or --diff).")
+@click.option("--diff", is_flag=True,
+              help="Print the fixes as a unified diff instead of writing them; exit 1 if there is a diff.")
 @ALLOW_OUTSIDE_ROOT
 @guarded
 def check(paths: tuple[str, ...], config: Path | None, select: str | None, ignore: str | None,
           extend_select: str | None, output_format: str, output_file: str | None, statistics: bool,
           exit_zero: bool, baseline: Path | None, write_baseline: Path | None, trust_remote_code: bool,
-          max_line_bytes: int | None, max_views: int, allow_outside_root: bool) -> None:
+          max_line_bytes: int | None, max_views: int, fix: bool, unsafe_fixes: bool, diff: bool,
+          allow_outside_root: bool) -> None:
     """Check the spec's datasets (or just PATHS, as pre-commit passes them)."""
     settings = Settings(
         config=config, paths=paths, select=_codes(select), ignore=_codes(ignore) or (),
@@ -133,7 +139,8 @@ def check(paths: tuple[str, ...], config: Path | None, select: str | None, ignor
         baseline=baseline, write_baseline=write_baseline,
         verbose=bool(click.get_current_context().find_root().params.get("verbose")),
         color=_color(output_file), trust_remote_code=trust_remote_code, max_line_bytes=max_line_bytes,
-        max_views=max_views, allow_outside_root=allow_outside_root,
+        max_views=max_views, fix=fix, unsafe_fixes=unsafe_fixes, diff=diff,
+        allow_outside_root=allow_outside_root,
     )
     sys.exit(run_check(settings))
 

@@ -45,12 +45,15 @@ class Message:
     other key of the source message (``reasoning_content``, ``thinking``, ``tool_calls``, ...), so
     that rules can tell which field the reasoning sits under and fixes can write it back.
     `source` is the JSON path of this message in the record, for messages and fixes.
+    `span` is set for turns read out of a pre-rendered `text` sample: the (start, end) offsets of
+    `content` in the string at `source`, so that a fix can splice its repair back into the text.
     """
 
     role: str
     content: str
     extra: Mapping[str, Any] = field(default_factory=dict)
     source: tuple[str | int, ...] = ()
+    span: tuple[int, int] | None = None
 
     def field_text(self, key: str) -> str | None:
         """The value of a string field, None when absent or not a string."""
@@ -115,7 +118,11 @@ FATAL_PROBLEMS = frozenset({"invalid_json", "not_object", "missing_field", "wron
 
 @dataclass(frozen=True)
 class Edit:
-    """Replace the value at JSON path `path` of the record (`old` is checked before writing)."""
+    """Replace the value at JSON path `path` of the record (`old` is checked before writing).
+
+    `old` and `new` are JSON values, so that findings and their fixes can be cached as JSON; a
+    fix that adds or removes a key replaces the object that holds it.
+    """
 
     path: tuple[str | int, ...]
     old: Any
@@ -124,6 +131,9 @@ class Edit:
 
 @dataclass(frozen=True)
 class Fix:
+    """A repair: edits applied together or not at all; `safe` fixes keep the sample's meaning
+    (applied by --fix), unsafe ones may not (--unsafe-fixes)."""
+
     description: str
     edits: tuple[Edit, ...]
     safe: bool = True

@@ -40,6 +40,8 @@ def explain(rule: Rule) -> str:
         out += ["## Example", str(d.get("example", "")).strip() or _example(bad), ""]
     if d.get("use_instead") or good:
         out += ["## Use instead", str(d.get("use_instead", "")).strip() or _example(good), ""]
+    if d.get("fix_safety"):
+        out += ["## Fix safety", str(d["fix_safety"]).strip(), ""]
     props = rule.options_schema.get("properties", {})
     if props:
         out.append("## Options")

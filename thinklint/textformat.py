@@ -166,7 +166,7 @@ def parse_text(text: str, profile: Profile, special: Mapping[str, str] | None = 
             if end is None:
                 turn = len(messages) + 1
                 return tuple(messages), f"{form.role} turn {turn} is not closed by {form.shown_tail}"
-            messages.append(Message(form.role, text[head.end():end[0]], {}, ("text",)))
+            messages.append(Message(form.role, text[head.end():end[0]], {}, ("text",), (head.end(), end[0])))
             pos = end[1]
             break
         else:

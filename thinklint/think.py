@@ -245,11 +245,22 @@ def _hits(profile: Profile, token: str, text: str) -> list[int]:
     return [m.start() for m in switch_regex(token, suffix).finditer(text)]
 
 
-def active_switch(sample: Sample, profile: Profile, before: int) -> str | None:
-    """'thinking' or 'non_thinking': the text switch in force for turn `before` (1-based), read the
-    way the family reads it; None when no switch applies."""
+@dataclass(frozen=True)
+class SwitchHit:
+    """The text switch in force for a turn and where it is written: `message` is the 0-based index
+    of the message that decides, `offsets` where `token` occurs in that message's content."""
+
+    mode: str
+    message: int
+    token: str
+    offsets: tuple[int, ...]
+
+
+def switch_in_force(sample: Sample, profile: Profile, before: int) -> SwitchHit | None:
+    """The text switch in force for turn `before` (1-based), read the way the family reads it;
+    None when no switch applies."""
     earlier = sample.messages[: before - 1]
-    best: tuple[int, int, str] | None = None
+    best: tuple[int, int, SwitchHit] | None = None
     for mode, token in _tokens(profile):
         kind = switch_kind(profile, token)
         roles = ("system",) if kind == "system_text" else ("system", "user")
@@ -259,14 +270,22 @@ def active_switch(sample: Sample, profile: Profile, before: int) -> str | None:
             hits = _hits(profile, token, m.content)
             if not hits:
                 continue
+            hit = SwitchHit(mode, idx, token, tuple(hits))
             if kind == "system_text":
-                return mode  # the system flag decides, the non-thinking one first (SmolLM3)
+                return hit  # the system flag decides, the non-thinking one first (SmolLM3)
             # user_text: the last message with a flag wins, its thinking flag first (Nemotron v2);
             # soft: the latest occurrence wins
             rank = (idx, -1 if mode == "thinking" else -2) if kind == "user_text" else (idx, hits[-1])
             if best is None or rank > best[:2]:
-                best = (*rank, mode)
+                best = (*rank, hit)
     return best[2] if best else None
+
+
+def active_switch(sample: Sample, profile: Profile, before: int) -> str | None:
+    """'thinking' or 'non_thinking': the text switch in force for turn `before` (1-based), read the
+    way the family reads it; None when no switch applies."""
+    hit = switch_in_force(sample, profile, before)
+    return hit.mode if hit else None
 
 
 def unread_switches(sample: Sample, profile: Profile) -> list[tuple[int, str]]:

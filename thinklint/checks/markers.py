@@ -7,9 +7,11 @@ import re
 from functools import lru_cache
 from typing import Any, Iterator, Mapping
 
+from thinklint.checks import repairs
 from thinklint.checks.rendering import template_kwargs
 from thinklint.context import Context
-from thinklint.model import Sample, Violation
+from thinklint.model import Fix, Message, Sample, Violation
+from thinklint.profiles import Profile
 from thinklint.think import active_switch, assistant_turns, empty_block_turns
 
 
@@ -47,6 +49,14 @@ def _near_miss_regex(marker: str, style: str) -> re.Pattern[str] | None:
     return re.compile(head + r"\W+".join(words) + tail, re.IGNORECASE)
 
 
+def has_near_miss(text: str, p: Profile) -> bool:
+    """True when `text` holds something that looks like one of the profile's markers but is not."""
+    exact = {mk.strip() for mk in (p.open, p.close) if mk}
+    return any(h.group(0).strip() not in exact
+               for mk in (p.open or "", p.close or "") if (rx := _near_miss_regex(mk, p.style))
+               for h in rx.finditer(text))
+
+
 def near_miss(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> Iterator[Violation]:
     p = ctx.profile
     if not p.inline_markers:
@@ -55,14 +65,29 @@ def near_miss(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> Iterator
     exact = {mk.strip() for mk in (p.open, p.close) if mk}
     for turn, m in assistant_turns(sample):
         for key in ("content", *p.reasoning_fields, *p.ignored_fields):
-            text = m.field_text(key)
-            hits = (h.group(0) for rx in rxs for h in rx.finditer(text or ""))
-            hit = next((h for h in hits if h.strip() not in exact), None)
-            if hit is not None:
+            text = m.field_text(key) or ""
+            hits = [h for rx in rxs for h in rx.finditer(text) if h.group(0).strip() not in exact]
+            if hits:
+                hit = min(hits, key=lambda h: h.start()).group(0)
                 where = "" if key == "content" else f" (in {key!r})"
                 yield Violation(f"assistant turn {turn} has {hit!r}{where}, a near miss of {p.markers_label}",
-                                turn)
+                                turn, _near_miss_fix(sample, m, key, text, [h.span() for h in hits], ctx))
                 break
+
+
+def _near_miss_fix(sample: Sample, m: Message, key: str, text: str, spans: list[tuple[int, int]],
+                   ctx: Context) -> Fix | None:
+    """Every near miss in the field spelt as the marker it stands for. Safe when each differs from
+    its marker only in case, spaces or a backslash for the slash (a typo of the same token);
+    unsafe for other words for it (`<thinking>`, `&lt;think&gt;`, `<seed_think>`), which may be
+    meant as text; none when a near miss could stand for either marker (`<think/>`)."""
+    p = ctx.profile
+    repaired = repairs.near_miss_text(text, spans, p)
+    if repaired is None:
+        return None
+    new, safe = repaired
+    edit = repairs.content_edit(sample, m, new) if key == "content" else repairs.field_edit(sample, m, key, new)
+    return repairs.fix(f"spell the think markers exactly ({p.markers_label})", edit, safe=safe)
 
 
 def ignored_key(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> Iterator[Violation]:
@@ -93,8 +118,21 @@ def ignored_key(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> Iterat
                 instead = f"; use {p.reasoning_fields[0]!r}"
             else:
                 instead = f"; write it inline as {p.canonical_open + '…' + p.canonical_close!r}"
-            yield Violation(f"{m.role} turn {turn} has reasoning under {key!r}: {why}{instead}", turn)
+            yield Violation(f"{m.role} turn {turn} has reasoning under {key!r}: {why}{instead}", turn,
+                            _ignored_key_fix(sample, ctx, m, key) if m.role == "assistant" else None)
             break
+
+
+def _ignored_key_fix(sample: Sample, ctx: Context, m: Message, key: str) -> Fix | None:
+    """Move the reasoning where the spec's trainer reads it: inline for LLaMA-Factory (it reads
+    no field) and for families whose template reads no field, else the field the template reads.
+    Safe: the text is kept, only its place changes, to the one place that is read."""
+    p = ctx.profile
+    if ctx.spec.training.framework == "llamafactory":
+        return repairs.inline_fix(sample, m, key, p, "LLaMA-Factory reads only the content")
+    if not p.reasoning_fields:
+        return repairs.inline_fix(sample, m, key, p, f"the {p.name} template reads only inline blocks")
+    return repairs.field_move_fix(sample, m, key, p.reasoning_fields[0], p)
 
 
 def markers_in_field(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> Iterator[Violation]:
@@ -106,8 +144,12 @@ def markers_in_field(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> I
         for key in p.reasoning_fields:
             value = m.extra.get(key)
             if isinstance(value, str) and any(mk in value for mk in markers):
+                inner = repairs.stripped_markers(value, p, markers)
+                # safe: the markers are the template's to write; the reasoning between them stays
+                repair = repairs.fix(f"remove the markers from {key!r}", repairs.field_edit(sample, m, key, inner)
+                                     ) if inner is not None else None
                 yield Violation(f"{m.role} turn {turn}: {key!r} contains {p.markers_label} markers; "
-                                "the template adds its own, giving a block inside a block", turn)
+                                "the template adds its own, giving a block inside a block", turn, repair)
 
 
 def doubled_by_template(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> Iterator[Violation]:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import Any, Iterator, Mapping
 
+from thinklint.checks import repairs
 from thinklint.context import Context
-from thinklint.model import Message, Sample, Violation
+from thinklint.model import Fix, Message, Sample, Violation
 from thinklint.profiles import Profile
-from thinklint.think import ThinkParse, assistant_turns, turn_mode, turn_parse
+from thinklint.think import ThinkParse, assistant_turns, lone_close_empty, parse, turn_mode, turn_parse
 
 
 def assistant_parses(sample: Sample, profile: Profile) -> Iterator[tuple[int, Message, ThinkParse]]:
@@ -73,14 +74,19 @@ def duplicate_reasoning(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -
                       if isinstance(m.extra.get(f), str) and m.extra[f].strip()), None)
         if field and parsed.blocks:
             yield Violation(f"assistant turn {turn} has reasoning both in {field!r} and inline; "
-                            "the template renders two blocks", turn)
+                            "the template renders two blocks", turn, _drop_copy(sample, ctx, m, field, parsed))
 
 
-def _form(p: Profile, reasoning: str) -> str:
-    """The canonical block with `reasoning`, without the layout whitespace the template writes before
-    the opener (GLM-4.5's '\\n<think>'): that belongs to the turn, and data may or may not carry it."""
-    assert p.block_template is not None
-    return p.block_template.replace("{reasoning}", reasoning).lstrip()
+def _drop_copy(sample: Sample, ctx: Context, m: Message, field: str, parsed: ThinkParse) -> Fix | None:
+    """The same reasoning twice: keep the copy the trainer reads (LLaMA-Factory reads only the
+    content; a chat template reads the field), drop the other. Different texts: no fix."""
+    p = ctx.profile
+    if not repairs.single_block(parsed) or parsed.blocks[0].inner(parsed.text).strip() != m.extra[field].strip():
+        return None
+    if ctx.spec.training.framework == "llamafactory":
+        return repairs.inline_fix(sample, m, field, p, "LLaMA-Factory reads only the content")
+    return repairs.fix(f"drop the inline copy of {field!r}",
+                       repairs.content_edit(sample, m, repairs.without_block(parsed)))
 
 
 def canonical_block(parsed: ThinkParse, p: Profile) -> bool:
@@ -90,7 +96,7 @@ def canonical_block(parsed: ThinkParse, p: Profile) -> bool:
         return True
     b = parsed.blocks[0]
     reasoning = b.inner(parsed.text)
-    forms = [_form(p, reasoning.strip("\n"))]
+    forms = [repairs.block_form(p, reasoning.strip("\n"))]
     if not reasoning.strip() and p.empty_block:
         forms.append(p.empty_block.lstrip())
     for form in forms:
@@ -120,10 +126,22 @@ def non_canonical(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> Iter
             tail = parsed.text[max(b.inner_end - 2, b.inner_start): b.end + 2]
             form = p.canonical_open + "…" + p.canonical_close
             yield Violation(f"assistant turn {turn}: think block is not in the canonical form {form!r} "
-                            f"(starts {head!r}, ends {tail!r})", turn)
+                            f"(starts {head!r}, ends {tail!r})", turn, _canonical_fix(sample, m, parsed, p))
         elif not answer_wrapped(parsed, p):
             yield Violation(f"assistant turn {turn}: the answer after the think block is not wrapped in "
                             f"{p.answer_open}…{p.answer_close}, the {p.name} form", turn)
+
+
+def _canonical_fix(sample: Sample, m: Message, parsed: ThinkParse, p: Profile) -> Fix | None:
+    """Safe: only the layout whitespace around the reasoning and before the answer changes, and
+    the serving template renders the block in exactly this form whatever the data writes."""
+    if not repairs.single_block(parsed):
+        return None
+    new = repairs.canonical_text(parsed, p)
+    if new is None or not canonical_block(parse(new, p.open or "", p.close or "", lone_close_empty(p)), p):
+        return None
+    return repairs.fix(f"rewrite the think block as {p.canonical_open + '…' + p.canonical_close!r}",
+                       repairs.content_edit(sample, m, new))
 
 
 def prefilled_opener(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> Iterator[Violation]:
@@ -141,4 +159,21 @@ def prefilled_opener(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> I
     start = "the answer" if p.close and p.close in prefill else f"the reasoning: {shape!r}"
     yield Violation(f"assistant turn {turn} starts with {p.label(p.open)}, but the {p.name} template writes "
                     f"{prefill!r} before the last assistant turn itself: the rendered turn opens twice; "
-                    f"start the turn with {start}", turn)
+                    f"start the turn with {start}", turn, _prefill_fix(sample, m, prefill, p))
+
+
+def _prefill_fix(sample: Sample, m: Message, prefill: str, p: Profile) -> Fix | None:
+    """Leave out what the template writes itself. Safe: the rendered turn is what the data meant.
+    A prefill that is a whole (empty) block takes the data's block with it only when that block
+    is empty too; reasoning after /no_think is MOD002's to judge."""
+    assert p.open is not None
+    content = m.content.lstrip()
+    if p.close and p.close in prefill:
+        parsed = parse(content, p.open, p.close)
+        if not parsed.blocks or parsed.blocks[0].start or not parsed.blocks[0].closed \
+                or parsed.blocks[0].inner(content).strip():
+            return None
+        new = content[parsed.blocks[0].end:].lstrip()
+    else:
+        new = content[len(p.open):].lstrip("\n")
+    return repairs.fix(f"leave out {prefill!r}: the template writes it", repairs.content_edit(sample, m, new))

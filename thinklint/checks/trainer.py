@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator, Mapping
 
+from thinklint.checks import repairs
 from thinklint.context import Context
 from thinklint.model import Sample, Violation
 from thinklint.think import assistant_turns, is_thinking
@@ -24,8 +25,10 @@ def reasoning_field_ignored(sample: Sample, ctx: Context, opts: Mapping[str, Any
             continue
         instead = ("an empty think block is trained in its place" if ctx.spec.training.enable_thinking
                    else "the turn is trained without it")
+        # safe: the reasoning moves to the one place LLaMA-Factory reads, in the form it strips and masks
+        repair = repairs.inline_fix(sample, m, field, ctx.profile, "LLaMA-Factory reads only the content")
         yield Violation(f"assistant turn {turn}: LLaMA-Factory reads only 'content', so the reasoning in {field!r} "
-                        f"is dropped and {instead}; write it inline as <think>…</think>", turn)
+                        f"is dropped and {instead}; write it inline as <think>…</think>", turn, repair)
 
 
 def openai_thinking_off(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> Iterator[Violation]:

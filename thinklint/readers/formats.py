@@ -8,6 +8,7 @@ whatever could be read, and carries `Problem`s that the format rules report.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any, Callable, Mapping
 
 from thinklint.model import Location, Message, Problem, Sample
@@ -65,7 +66,9 @@ def normalise(record: Record, dataset: DatasetSpec, path: str, profile: Profile 
     fields: dict[str, Any] = _NORMALISERS[dataset.format](value, cols, dataset, b)
     if dataset.format == "text" and isinstance(fields.get("text"), str) and profile is not None:
         messages, error = parse_text(fields["text"], profile, special_tokens)
-        fields["messages"] = messages
+        # turns point into the text column (fixes splice repairs back into it by `span`)
+        column = (cols["text"],)
+        fields["messages"] = tuple(replace(m, source=column) for m in messages)
         if error:
             b.problem("text_format", error)
     for col in OPTIONAL_COLUMNS.get(dataset.format, ()):

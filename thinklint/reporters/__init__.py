@@ -24,6 +24,11 @@ class Report:
     skipped_token_rules: tuple[str, ...] = ()
     cutoff_len: int | None = None
     extras: Mapping[str, object] = field(default_factory=dict)
+    #: findings --fix fixed in this run (None: not fixing)
+    fixed: int | None = None
+    #: findings with a fix --fix would apply, and with one that needs --unsafe-fixes
+    fixable: int = 0
+    hidden_fixes: int = 0
 
     def count(self, severity: str) -> int:
         return sum(1 for f in self.findings if f.severity == severity)

@@ -48,7 +48,20 @@ def render(report: Report) -> str:
         lines.append(f"Found {', '.join(parts)} {scope}.")
     else:
         lines.append(f"All checks passed {scope}.")
+    lines += _fix_lines(report)
     if report.skipped_token_rules:
         lines.append(f"Skipped {len(report.skipped_token_rules)} token-level rules "
                      "(MSK, TPL, TRN): set model.tokenizer to run them.")
     return "\n".join(lines) + "\n"
+
+
+def _fix_lines(report: Report) -> list[str]:
+    """ruff's fix summary: what --fix fixed, or what it would, and what needs --unsafe-fixes."""
+    hidden = (f"{report.hidden_fixes:,} hidden fix{'' if report.hidden_fixes == 1 else 'es'} can be enabled with the --unsafe-fixes option"
+              if report.hidden_fixes else "")
+    if report.fixed is not None:
+        remaining = f"Fixed {_plural(report.fixed, 'finding')} ({len(report.findings):,} remaining)"
+        return [remaining + (f"; {hidden}." if hidden else ".")]
+    if report.fixable:
+        return [f"[*] {report.fixable:,} fixable with the --fix option" + (f" ({hidden})." if hidden else ".")]
+    return [f"No fixes available ({hidden})."] if hidden else []
