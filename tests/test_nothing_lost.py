@@ -1,5 +1,5 @@
-"""Nothing lost (issue 9, item 4): check never writes to a dataset; an interrupted run leaves no
-temporary or half-written file; outputs are written atomically."""
+"""Nothing lost (issue 9, item 4): check never writes to a dataset (only --fix does, and it is not
+used here); an interrupted run leaves no temporary or half-written file; outputs are written atomically."""
 
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ def test_check_leaves_every_input_byte_identical(tmp_path: Path, monkeypatch: py
     runs = [("check",), ("check", "--format", "json", "-o", "report.json", "--write-baseline", "baseline.json"),
             ("check", "--baseline", "baseline.json", "--write-baseline", "baseline.json"),
             ("check", "--format", "sarif", "-o", "out/report.sarif", "--statistics"),
-            ("check", "data/chat.jsonl"), ("check-spec", "thinklint.yaml")]
+            ("check", "data/chat.jsonl"), ("check", "--diff", "--unsafe-fixes"), ("check-spec", "thinklint.yaml")]
     if tokenizer:
         runs.append(("render", "data/chat.jsonl"))
     for args in runs:

@@ -150,3 +150,21 @@ def test_byte_mutations_of_valid_files(tmp_path_factory: pytest.TempPathFactory,
     result = run_check(root, "--format", "json")
     assert_no_crash(result, (0, 1))
     json.loads(result.stdout)
+
+
+@budget(100)
+@given(seed=st.sampled_from(SEEDS), data=st.data(),
+       args=st.sampled_from([("--fix",), ("--fix", "--unsafe-fixes"), ("--diff",), ("--diff", "--unsafe-fixes")]))
+def test_fixes_on_byte_mutations(tmp_path_factory: pytest.TempPathFactory, seed: tuple[str, str, bytes],
+                                 data: st.DataObject, args: tuple[str, ...]) -> None:
+    """--fix rewrites what it can and leaves no temporary file; --diff never writes."""
+    fmt, name, original = seed
+    payload = data.draw(mutated(original))
+    root = tmp_path_factory.mktemp("fuzz")
+    write(root / "thinklint.yaml", spec_for(fmt))
+    (root / "data").mkdir()
+    (root / "data" / name).write_bytes(payload)
+    assert_no_crash(run_check(root, *args), (0, 1))
+    assert [p.name for p in (root / "data").iterdir()] == [name]
+    if "--diff" in args:
+        assert (root / "data" / name).read_bytes() == payload
