@@ -262,3 +262,46 @@ def test_a_hub_id_under_hf_hub_offline_fails_clearly_without_trying_the_network(
         "thinklint: error: thinklint.yaml:2: model.tokenizer: cannot load tokenizer 'Qwen/Qwen3-0.6B': "
         "HF_HUB_OFFLINE is set and the hub id is not in the local Hugging Face cache "
         "(fetch it once online, or point model.tokenizer at a local folder)")
+
+
+# --- regular expressions from the spec -----------------------------------------------------------
+
+CUSTOM = """version: 1
+datasets:
+  - {{name: a, path: data/*.jsonl}}
+rules:
+  custom:
+    - code: THK901
+      name: custom
+      summary: a custom pattern
+      severity: error
+      pattern:
+        roles: [assistant]
+        regex: '{regex}'
+        message: found {{match}}
+"""
+
+
+@pytest.mark.parametrize("regex", ["^(a+)+$", "(?:\\w+)*!", "((ab)*)*", "x(?=(a+)+y)", "(a+)*?"])
+def test_a_custom_regex_that_backtracks_exponentially_is_a_spec_error(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch,
+                                                                      regex: str) -> None:
+    """Python's re has no time limit: `^(a+)+$` on 40 a's and a '!' would never finish."""
+    monkeypatch.chdir(tmp_path)
+    write_jsonl(tmp_path / "data" / "a.jsonl", [{"messages": [{"role": "user", "content": "q"},
+                                                              {"role": "assistant", "content": "a" * 40 + "!"}]}])
+    write(tmp_path / "thinklint.yaml", CUSTOM.format(regex=regex))
+    start = time.monotonic()
+    result = invoke("check")
+    assert time.monotonic() - start < 10
+    assert result.exit_code == 2
+    assert result.stderr.startswith("thinklint: error: thinklint.yaml:12: rules.custom[0].pattern.regex: "
+                                    "a repeat of a repeat"), result.stderr
+
+
+@pytest.mark.parametrize("regex", ["(\\s*,\\s*)*", "a+b+", "(a|b)+", "(a+){2}", "<think>.*?</think>", "a{2,}"])
+def test_ordinary_custom_regexes_are_accepted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, regex: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    write_jsonl(tmp_path / "data" / "a.jsonl", [GOOD])
+    write(tmp_path / "thinklint.yaml", CUSTOM.format(regex=regex))
+    assert invoke("check").exit_code in (0, 1)
