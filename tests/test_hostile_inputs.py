@@ -506,3 +506,45 @@ def test_a_spec_key_with_a_wrong_type_or_an_unknown_key(tmp_path: Path, monkeypa
     line = result.stderr.strip()
     assert "\n" not in line and line.startswith("thinklint: error: thinklint.yaml:"), line
     assert "internal error" not in line
+
+
+# --- text that makes a careless regex or loop quadratic -------------------------------------------
+
+ADVERSARIAL = {
+    "spaces": " " * 50_000, "lt-spaces": "<" + " " * 50_000 + "x", "think-spaces": "<think" + " " * 50_000,
+    "seed-spaces": "<seed:think" + " " * 50_000, "bracket-spaces": "[BEGIN" + " " * 50_000,
+    "stray-closers": "</think>" * 25_000, "openers": "<think>" * 25_000, "lts": "<" * 100_000,
+    "newlines": " \n" * 50_000, "no-think": "/no_think " * 10_000,
+}
+
+
+@pytest.mark.slow
+def test_pathological_text_is_checked_in_linear_time_by_every_profile(tmp_path: Path) -> None:
+    """Each of these took from seconds to hours (quadratic: the near-miss regexes, the think parser)."""
+    import time
+
+    from thinklint.app import load_profile, prepare
+    from thinklint.engine import WorkItem, build_contexts, check_file
+    from thinklint.profiles import builtin_profiles
+    from thinklint.settings import Settings
+    from thinklint.spec import load_spec
+
+    data = tmp_path / "d.jsonl"
+    slow = []
+    for name in builtin_profiles():
+        write(tmp_path / "thinklint.yaml", f"version: 1\nmodel: {{profile: {name}}}\n"
+                                           "datasets:\n  - {name: a, path: d.jsonl, mode: mixed}\n")
+        spec = load_spec(tmp_path / "thinklint.yaml")
+        _, selection = prepare(spec, Settings())
+        context = build_contexts(spec, load_profile(spec), None)["a"]
+        for case, text in ADVERSARIAL.items():
+            turns = [{"role": "system", "content": text}, {"role": "user", "content": text},
+                     {"role": "assistant", "content": text, "reasoning_content": text, "thinking": text}]
+            write_jsonl(data, [{"messages": turns}])
+            start = time.monotonic()
+            result = check_file(WorkItem(spec.datasets[0], data, "d.jsonl"), context, selection)
+            elapsed = time.monotonic() - start
+            assert result.errors == [], result.errors[0]
+            if elapsed > 2:
+                slow.append(f"{name} {case}: {elapsed:.1f} s")
+    assert slow == []
