@@ -138,18 +138,20 @@ SEEDS = list(seeds())
 
 
 @budget(250)
-@given(seed=st.sampled_from(SEEDS), data=st.data())
+@given(seed=st.sampled_from(SEEDS), data=st.data(),
+       output=st.sampled_from(["json", "json", "text", "sarif", "github", "html"]))
 def test_byte_mutations_of_valid_files(tmp_path_factory: pytest.TempPathFactory, seed: tuple[str, str, bytes],
-                                       data: st.DataObject) -> None:
+                                       data: st.DataObject, output: str) -> None:
     fmt, name, original = seed
     payload = data.draw(mutated(original))
     root = tmp_path_factory.mktemp("fuzz")
     write(root / "thinklint.yaml", spec_for(fmt))
     (root / "data").mkdir()
     (root / "data" / name).write_bytes(payload)
-    result = run_check(root, "--format", "json")
+    result = run_check(root, "--format", output, *(["--statistics"] if output == "text" else []))
     assert_no_crash(result, (0, 1))
-    json.loads(result.stdout)
+    if output in ("json", "sarif"):
+        json.loads(result.stdout)
 
 
 @budget(100)
