@@ -548,3 +548,16 @@ def test_pathological_text_is_checked_in_linear_time_by_every_profile(tmp_path: 
             if elapsed > 2:
                 slow.append(f"{name} {case}: {elapsed:.1f} s")
     assert slow == []
+
+
+def test_a_parquet_row_over_the_size_limit_is_reported_not_checked(tmp_path: Path) -> None:
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    project(tmp_path, {})
+    big = {"messages": [{"role": "user", "content": "x" * (2 << 20)}, {"role": "assistant", "content": "a"}]}
+    pq.write_table(pa.Table.from_pylist([GOOD, big, GOOD]), tmp_path / "data" / "big.parquet")
+    report = check(tmp_path, "--max-line-bytes", str(1 << 20))
+    assert found(report, "big.parquet") == {("FMT013", None, 1)}
+    assert message(report, "big.parquet", "FMT013").startswith("row is 2,097,")
+    assert report["summary"]["samples"] == 4
