@@ -336,7 +336,7 @@ def _read_parquet(path: Path, max_bytes: int = DEFAULT_MAX_LINE_BYTES) -> Iterat
                                  f"row is {len(blob):,} bytes as JSON, over the {max_bytes:,}-byte limit; "
                                  "not checked", "line_too_long")
                 else:
-                    yield Record(None, index, _jsonable(row), digest_bytes(blob))
+                    yield Record(None, index, jsonable(row), digest_bytes(blob))
                 index += 1
     except FileError:
         raise
@@ -355,12 +355,12 @@ def _type_depth(schema: Any) -> int:
     return deepest
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     """Parquet cells may be floats that JSON cannot hold; keep everything else as decoded."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     return value
