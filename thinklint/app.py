@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, TextIO
 from thinklint.baseline import apply_baseline, load_baseline, write_baseline
 from thinklint.catalog import Rule, all_rules, custom_rules
 from thinklint.context import Context
-from thinklint.engine import FileResult, Result, build_contexts, display_path, merge, plan
-from thinklint.fsutil import atomic_write
+from thinklint.engine import FileResult, Result, build_contexts, display_path, expand, merge, plan
+from thinklint.fsutil import atomic_write, real
 from thinklint.model import Finding
 from thinklint.profiles import Profile, resolve_profile
 from thinklint.readers.files import DEFAULT_MAX_LINE_BYTES
@@ -33,12 +33,12 @@ class UsageError(Exception):
     """A problem with how thinklint was invoked: exit 2 with this message."""
 
 
-def locate_spec(config: Path | None, remember: bool = True) -> Spec:
+def locate_spec(config: Path | None, allow_outside_root: bool = False, remember: bool = True) -> Spec:
     path = config or find_spec(Path.cwd())
     if path is None:
         raise UsageError("no thinklint.yaml found in this folder or its parents "
                          "(and no [tool.thinklint] in a pyproject.toml); pass --config FILE")
-    return load_spec(path, remember=remember)
+    return load_spec(path, allow_outside_root=allow_outside_root, remember=remember)
 
 
 def load_profile(spec: Spec) -> Profile:
@@ -149,6 +149,20 @@ def _progress(settings: Settings, spec: Spec) -> Any:
     return progress.Progress(total)
 
 
+def refuse_overwriting_inputs(spec: Spec, settings: Settings) -> None:
+    """`check` never writes over what it reads: -o or --write-baseline naming a data file or the spec."""
+    targets = [(flag, path) for flag, path in (("--output", settings.output_file),
+                                               ("--write-baseline", settings.write_baseline)) if path]
+    if not targets:
+        return
+    inputs = {real(p) for ds in spec.datasets if not ds.skipped for p in expand(ds)}
+    if spec.path is not None:
+        inputs.add(real(spec.path))
+    for flag, path in targets:
+        if real(path) in inputs:
+            raise UsageError(f"{flag} {path} is one of the files thinklint reads; refusing to overwrite it")
+
+
 def html_extras(spec: Spec, settings: Settings, result: Result, profile: Profile,
                 findings: list[Finding]) -> dict[str, object]:
     """What the HTML report shows beyond findings; gathered here, so rules and reporters stay pure.
@@ -205,7 +219,8 @@ def run_diff(outcome: Outcome, settings: Settings, out: TextIO, err: TextIO) -> 
 def run_check(settings: Settings, out: TextIO | None = None, err: TextIO | None = None) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
-    spec = locate_spec(settings.config, remember=settings.use_cache)
+    spec = locate_spec(settings.config, settings.allow_outside_root, remember=settings.use_cache)
+    refuse_overwriting_inputs(spec, settings)
     bar = _progress(settings, spec)
     try:
         result, rules, profile = run_lint(spec, settings, bar)

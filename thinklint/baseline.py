@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
-from thinklint.fsutil import atomic_write
+from thinklint.fsutil import atomic_write, real
 from thinklint.model import Finding
 from thinklint.yamlsrc import SourceError
 
@@ -34,8 +34,8 @@ def _relative(display: str, base: Path) -> str:
 
 @lru_cache(maxsize=4096)
 def _relative_in(display: str, base: str, cwd: str) -> str:
-    target = (Path(cwd) / display).resolve()
-    folder = (Path(cwd) / base).resolve()
+    target = real(Path(cwd) / display)
+    folder = real(Path(cwd) / base)
     try:
         return target.relative_to(folder).as_posix()
     except ValueError:

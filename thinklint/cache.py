@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterable, Iterator
 from thinklint import __version__
 from thinklint.engine import FileResult, WorkItem, check_file
 from thinklint.facts import SampleFacts, freeze_finding
-from thinklint.fsutil import atomic_write
+from thinklint.fsutil import atomic_write, real
 from thinklint.profiles import Profile
 from thinklint.resources import package_folder
 from thinklint.selection import Selection
@@ -171,7 +171,7 @@ def clean(root: Path) -> bool:
 
 
 def entry_path(folder: Path, item: WorkItem) -> Path:
-    where = f"{item.dataset.name}\0{item.display}\0{item.path.resolve() if item.path else ''}"
+    where = f"{item.dataset.name}\0{item.display}\0{real(item.path) if item.path else ''}"
     return folder / f"{_sha(where.encode('utf-8'))[:32]}.json"
 
 

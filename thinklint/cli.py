@@ -9,7 +9,9 @@ from __future__ import annotations
 import functools
 import json
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
@@ -23,18 +25,38 @@ from thinklint.yamlsrc import SourceError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: the spec's files must resolve inside the repository root (thinklint.confine) unless this is given
+ALLOW_OUTSIDE_ROOT = click.option(
+    "--allow-outside-root", is_flag=True,
+    help="Let the spec name files outside the repository root (the nearest folder with .git).")
+
 
 def _fail(message: str) -> None:
-    click.echo(f"thinklint: error: {message}", err=True)
+    # one line, whatever a message quotes from the user's files
+    click.echo(f"thinklint: error: {' '.join(message.splitlines())}", err=True)
     sys.exit(EXIT_ERROR)
 
 
+class _Terminated(BaseException):
+    """SIGTERM, raised where the program is, so that cleanup (atomic_write's temporary file) runs."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise _Terminated()
+
+
 def guarded(fn: F) -> F:
-    """Map expected failures to exit 2 with a clear message; bugs too, traceback only with -v."""
+    """Map expected failures to exit 2 with a clear message; bugs too, traceback only with -v.
+
+    SIGINT and SIGTERM stop the run through exceptions rather than killing the process outright,
+    so that no temporary or half-written file is left behind (exit 130 and 143, as a shell would).
+    """
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         verbose = bool(click.get_current_context().find_root().params.get("verbose"))
+        main_thread = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, _on_sigterm) if main_thread else None
         try:
             return fn(*args, **kwargs)
         except (SourceError, UsageError) as exc:
@@ -42,6 +64,9 @@ def guarded(fn: F) -> F:
         except KeyboardInterrupt:
             click.echo("thinklint: interrupted", err=True)
             sys.exit(130)
+        except _Terminated:
+            click.echo("thinklint: terminated", err=True)
+            sys.exit(143)
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
         except BrokenPipeError:
@@ -50,6 +75,9 @@ def guarded(fn: F) -> F:
             if verbose:
                 raise
             _fail(f"internal error: {exc!r} (run with --verbose for a traceback)")
+        finally:
+            if main_thread:
+                signal.signal(signal.SIGTERM, previous)
 
     return wrapper  # type: ignore[return-value]
 
@@ -87,7 +115,8 @@ def main(verbose: bool) -> None:
 @click.option("--write-baseline", type=click.Path(dir_okay=False, path_type=Path),
               help="Record the current findings as the baseline.")
 @click.option("--trust-remote-code", is_flag=True, help="Allow tokenizers with custom code (off by default).")
-@click.option("--max-line-bytes", type=click.IntRange(min=1024), help="Longest JSONL line to load.")
+@click.option("--max-line-bytes", type=click.IntRange(min=1024),
+              help="Longest JSONL line or JSON array element to load (default 64 MiB).")
 @click.option("--max-views", type=click.IntRange(min=0), default=200, show_default=True,
               help="--format html: samples whose token view the report includes.")
 @click.option("--fix", is_flag=True, help="Apply safe fixes to the data files, then report what remains.")
@@ -100,12 +129,13 @@ def main(verbose: bool) -> None:
 @click.option("--no-cache", is_flag=True, help="Neither read nor write .thinklint_cache/.")
 @click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
               help="ray: shards as Ray tasks (pip install 'thinklint[ray]'; RAY_ADDRESS for a cluster).")
+@ALLOW_OUTSIDE_ROOT
 @guarded
 def check(paths: tuple[str, ...], config: Path | None, select: str | None, ignore: str | None,
           extend_select: str | None, output_format: str, output_file: str | None, statistics: bool,
           exit_zero: bool, baseline: Path | None, write_baseline: Path | None, trust_remote_code: bool,
           max_line_bytes: int | None, max_views: int, fix: bool, unsafe_fixes: bool, diff: bool,
-          jobs: int | None, no_cache: bool, engine: str) -> None:
+          jobs: int | None, no_cache: bool, engine: str, allow_outside_root: bool) -> None:
     """Check the spec's datasets (or just PATHS, as pre-commit passes them)."""
     settings = Settings(
         config=config, paths=paths, select=_codes(select), ignore=_codes(ignore) or (),
@@ -115,7 +145,7 @@ def check(paths: tuple[str, ...], config: Path | None, select: str | None, ignor
         verbose=bool(click.get_current_context().find_root().params.get("verbose")),
         color=_color(output_file), trust_remote_code=trust_remote_code, max_line_bytes=max_line_bytes,
         max_views=max_views, fix=fix, unsafe_fixes=unsafe_fixes, diff=diff, jobs=jobs, use_cache=not no_cache,
-        engine=engine,
+        engine=engine, allow_outside_root=allow_outside_root,
     )
     sys.exit(run_check(settings))
 
@@ -152,8 +182,9 @@ def load_spec_light(path: Path) -> Any:
 
 @main.command("check-spec")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@ALLOW_OUTSIDE_ROOT
 @guarded
-def check_spec(files: tuple[Path, ...]) -> None:
+def check_spec(files: tuple[Path, ...], allow_outside_root: bool) -> None:
     """Validate spec files alone (their datasets are not read)."""
     from thinklint.app import load_profile, prepare
     from thinklint.spec import load_spec
@@ -161,12 +192,12 @@ def check_spec(files: tuple[Path, ...]) -> None:
     failed = False
     for path in files:
         try:
-            spec = load_spec(path)
+            spec = load_spec(path, allow_outside_root=allow_outside_root)
             prepare(spec, Settings())
             load_profile(spec)
             click.echo(f"{path}: ok")
         except SourceError as exc:
-            click.echo(f"thinklint: error: {exc}", err=True)
+            click.echo(f"thinklint: error: {' '.join(str(exc).splitlines())}", err=True)
             failed = True
     sys.exit(EXIT_ERROR if failed else 0)
 
@@ -240,8 +271,10 @@ def profiles_cmd(detect_target: Path | None) -> None:
 @click.option("--config", type=click.Path(dir_okay=False, path_type=Path), help="The spec (default: found upward).")
 @click.option("--sample", "sample", type=click.IntRange(min=0), help="Only the sample with this 0-based index.")
 @click.option("--trust-remote-code", is_flag=True, help="Allow tokenizers with custom code (off by default).")
+@ALLOW_OUTSIDE_ROOT
 @guarded
-def render_cmd(file: str, config: Path | None, sample: int | None, trust_remote_code: bool) -> None:
+def render_cmd(file: str, config: Path | None, sample: int | None, trust_remote_code: bool,
+               allow_outside_root: bool) -> None:
     """Print what the spec's trainer trains for each sample of FILE, as JSON lines.
 
     Each line: path, line, sample, input_ids, labels (-100 where masked) and segments
@@ -251,8 +284,9 @@ def render_cmd(file: str, config: Path | None, sample: int | None, trust_remote_
     from thinklint.app import locate_spec
     from thinklint.render import run_render
 
-    settings = Settings(config=config, trust_remote_code=trust_remote_code)
-    sys.exit(run_render(locate_spec(config), settings, file, sample, sys.stdout))
+    settings = Settings(config=config, trust_remote_code=trust_remote_code,
+                        allow_outside_root=allow_outside_root)
+    sys.exit(run_render(locate_spec(config, allow_outside_root), settings, file, sample, sys.stdout))
 
 
 @main.command("show")
@@ -266,9 +300,11 @@ def render_cmd(file: str, config: Path | None, sample: int | None, trust_remote_
 @click.option("--plain/--color", "plain", default=None,
               help="Plain text or colours (default: colours on a terminal, plain text otherwise).")
 @click.option("--trust-remote-code", is_flag=True, help="Allow tokenizers with custom code (off by default).")
+@ALLOW_OUTSIDE_ROOT
 @guarded
 def show_cmd(target: str, sample: int | None, config: Path | None, select: str | None, ignore: str | None,
-             ids: bool, full: bool, plain: bool | None, trust_remote_code: bool) -> None:
+             ids: bool, full: bool, plain: bool | None, trust_remote_code: bool,
+             allow_outside_root: bool) -> None:
     """Show what the trainer trains in one sample, and the sample's findings.
 
     FILE:LINE picks a JSONL line; FILE --sample N the N-th sample (0-based) of any file.
@@ -281,8 +317,9 @@ def show_cmd(target: str, sample: int | None, config: Path | None, select: str |
     if plain is None and os.environ.get("NO_COLOR"):
         plain = True
     settings = Settings(config=config, select=_codes(select), ignore=_codes(ignore) or (),
-                        trust_remote_code=trust_remote_code)
-    sys.exit(run_show(locate_spec(config), settings, target, sample, ShowOptions(ids=ids, full=full, plain=plain)))
+                        trust_remote_code=trust_remote_code, allow_outside_root=allow_outside_root)
+    spec = locate_spec(config, allow_outside_root)
+    sys.exit(run_show(spec, settings, target, sample, ShowOptions(ids=ids, full=full, plain=plain)))
 
 
 @main.command("dryrun")
@@ -301,9 +338,11 @@ def show_cmd(target: str, sample: int | None, config: Path | None, select: str |
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--trust-remote-code", is_flag=True, help="Allow models and tokenizers with custom code (off by default).")
 @click.option("--no-progress", is_flag=True, help="No progress bar (it is shown only on a terminal anyway).")
+@ALLOW_OUTSIDE_ROOT
 @guarded
 def dryrun_cmd(config: Path | None, model_ref: str, samples: int, targets: tuple[str, ...], device: str, dtype: str,
-               batch_size: int | None, output_format: str, trust_remote_code: bool, no_progress: bool) -> None:
+               batch_size: int | None, output_format: str, trust_remote_code: bool, no_progress: bool,
+               allow_outside_root: bool) -> None:
     """Run samples through the real model and confirm the masked loss.
 
     For each sample, the trainer's (input_ids, labels) go through the model in a forward pass
@@ -321,6 +360,7 @@ def dryrun_cmd(config: Path | None, model_ref: str, samples: int, targets: tuple
     settings = DryrunSettings(
         model=model_ref, config=config, samples=samples, targets=targets, device=device, dtype=dtype,
         batch_size=batch_size, output_format=output_format, trust_remote_code=trust_remote_code,
+        allow_outside_root=allow_outside_root,
         color=output_format == "text" and (tty or bool(os.environ.get("FORCE_COLOR"))),
         progress=not no_progress and sys.stderr.isatty(),
     )

@@ -13,8 +13,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
+from thinklint.confine import check_path
 from thinklint.context import Context, DatasetStats
 from thinklint.facts import SampleFacts, place, sample_facts, thinking_code
+from thinklint.fsutil import real
 from thinklint.model import Finding, Location, Problem, Sample, Violation
 from thinklint.profiles import Profile
 from thinklint.readers.files import DEFAULT_MAX_LINE_BYTES, FileError, Record, decode, read_records
@@ -58,32 +60,44 @@ class FileResult:
 def display_path(path: Path, cwd: Path | None = None) -> str:
     """Relative to the working directory when below it, as the JSON contract wants."""
     cwd = cwd or Path.cwd()
+    # a broken symlink (dangling, or a loop) is shown as itself: its target says nothing useful
+    target = real(path) if path.exists() else real(path.parent) / path.name
     try:
-        return str(path.resolve().relative_to(cwd.resolve()))
+        return str(target.relative_to(real(cwd)))
     except ValueError:
-        return os.path.relpath(path.resolve(), cwd.resolve()) if path.is_absolute() else str(path)
+        return os.path.relpath(target, real(cwd)) if path.is_absolute() else str(path)
 
 
 def expand(dataset: DatasetSpec) -> list[Path]:
+    """The dataset's files; one that resolves outside its repository root is a spec error."""
     found: set[Path] = set()
     for pattern in dataset.paths:
         full = pattern if os.path.isabs(pattern) else str(dataset.base / pattern)
         for hit in glob.glob(full, recursive=True):
             p = Path(hit)
-            if p.is_file() or not glob.has_magic(pattern):
+            # a glob skips folders, but not a broken symlink (dangling or a loop): reading it
+            # reports why the data file it stands for cannot be read
+            if p.is_file() or not glob.has_magic(pattern) or (p.is_symlink() and not p.exists()):
+                if dataset.boundary is not None:
+                    check_path(p, dataset.boundary, dataset.origin, dataset.line, dataset.key,
+                               f"{pattern} matches {os.path.relpath(hit, dataset.base)}, which")
                 found.add(p)
-    return sorted(found)
+    # a symlink to a file that is matched already is that file: checked (and reported) once
+    unique: dict[Path, Path] = {}
+    for p in sorted(found):
+        unique.setdefault(real(p) if p.exists() else p, p)
+    return sorted(unique.values())
 
 
 def _wanted(f: Path, wanted: set[Path]) -> bool:
     """A file named in `only`, or below a folder named there (`thinklint check data/`)."""
-    r = f.resolve()
+    r = real(f)
     return r in wanted or any(parent in wanted for parent in r.parents)
 
 
 def plan(spec: Spec, only: Iterable[str] = ()) -> list[WorkItem]:
     """Every (dataset, file) to check; with `only` (pre-commit's file list, or folders), just those files."""
-    wanted = {Path(p).resolve() for p in only}
+    wanted = {real(p) for p in only}
     items: list[WorkItem] = []
     for ds in spec.datasets:
         where = ds.origin or spec.display
@@ -217,12 +231,21 @@ def _count(out: FileResult, thinking: int | None, length: int | None) -> None:
         out.lengths[length] = out.lengths.get(length, 0) + 1
 
 
+def _normalise(record: Record, item: WorkItem, ctx: Context, out: FileResult) -> Sample | None:
+    try:
+        return normalise(decode(record), item.dataset, item.display, ctx.profile, ctx.special_tokens)
+    except Exception as exc:  # a normaliser that crashes is our bug: report it, keep checking
+        where = f"{item.display}:{record.line or record.index}"
+        out.errors.append(f"reading failed on {where}: {exc!r}\n{traceback.format_exc()}")
+        return None
+
+
 def _check_batch(records: list[Record], item: WorkItem, ctx: Context, selection: Selection, out: FileResult,
                  known: Mapping[str, SampleFacts] | None) -> None:
     hits = [known.get(r.digest) if known is not None and _cacheable(r) else None for r in records]
-    samples = {pos: normalise(decode(r), item.dataset, item.display, ctx.profile, ctx.special_tokens)
-               for pos, r in enumerate(records) if hits[pos] is None}
-    prepare_batch(list(samples.values()), ctx, selection)
+    samples: dict[int, Sample | None] = {pos: _normalise(r, item, ctx, out)
+                                         for pos, r in enumerate(records) if hits[pos] is None}
+    prepare_batch([s for s in samples.values() if s is not None], ctx, selection)
     lengths = _wants_lengths(ctx, selection)
     for pos, record in enumerate(records):
         hit = hits[pos]
@@ -233,6 +256,9 @@ def _check_batch(records: list[Record], item: WorkItem, ctx: Context, selection:
                 out.facts.append((record.digest, hit))
             continue
         sample = samples[pos]
+        if sample is None:  # the normaliser crashed (reported): counted, never cached
+            out.samples += record.index is not None
+            continue
         out.fresh += record.index is not None
         found, failed = len(out.findings), len(out.errors)
         run_rules(sample, ctx, selection, out)
@@ -272,6 +298,12 @@ def check_file(item: WorkItem, ctx: Context, selection: Selection,
         out.facts = None  # an unreadable file is not cached: the next run must read it again
         run_rules(Sample(Location(item.display, None, None), item.dataset.name, item.dataset.format,
                          problems=(Problem("unreadable", f"{exc}"),)), ctx, selection, out)
+    else:
+        # an empty file trains nothing, and `datasets` refuses to load one; a shard is not a file
+        if not out.samples and item.shard is None:
+            empty = Problem("empty_file", "the file holds no samples")
+            run_rules(Sample(Location(item.display, None, None), item.dataset.name, item.dataset.format,
+                             problems=(empty,)), ctx, selection, out)
     return out
 
 

@@ -9,3 +9,7 @@ class TemplateError(Exception):
 
 class TemplateLimitError(TemplateError):
     """A render exceeded its output-size or wall-clock budget."""
+
+
+class TemplateTimeoutError(TemplateLimitError):
+    """A render exceeded its wall-clock budget."""

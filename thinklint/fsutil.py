@@ -9,6 +9,16 @@ from pathlib import Path
 from typing import BinaryIO, Iterator
 
 
+def real(path: Path | str) -> Path:
+    """The absolute path with symlinks resolved, as Path.resolve() but never raising.
+
+    Path.resolve() raises RuntimeError on a symlink loop before Python 3.13; os.path.realpath
+    leaves the looping part as it is, and reading the file then fails with an OSError that the
+    caller reports (a data file in a loop is a finding, not a crash).
+    """
+    return Path(os.path.realpath(path))
+
+
 def _umask() -> int:
     mask = os.umask(0o022)  # the only way to read it is to set it: put it back at once
     os.umask(mask)
@@ -18,22 +28,8 @@ def _umask() -> int:
 def atomic_write(path: Path, data: bytes) -> None:
     """Write to a temporary file beside `path`, fsync, then rename over it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        # mkstemp makes the file 0600; a report is meant to be read (a CI artifact, a shared
-        # folder), so keep an existing file's mode, or give a new one what open() would
-        os.chmod(tmp, path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    with atomic_writer(path) as fh:
+        fh.write(data)
 
 
 @contextmanager
@@ -47,6 +43,8 @@ def atomic_writer(path: Path) -> Iterator[BinaryIO]:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
+        # mkstemp makes the file 0600; a report is meant to be read (a CI artifact, a shared
+        # folder), so keep an existing file's mode, or give a new one what open() would
         os.chmod(tmp, path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:

@@ -7,9 +7,10 @@ None dropped, data reduced to plain JSON types, reasoning fields aliased as 5.x 
 
 Templates come from model repositories and are untrusted: they run in jinja2's immutable sandbox, and a
 render that writes more than ``max_chars`` or runs longer than ``timeout`` seconds is stopped with a
-`TemplateLimitError`. The budget is enforced where a template can spend it (output chunks, calls,
-``range``, ``*``/``+``/``**`` and namespace writes) rather than with threads or signals, so it works on
-any platform and inside worker threads.
+`TemplateLimitError`. The budget is enforced where a template can spend it (thinklint.jinja_budget:
+calls, ``range``, operators, the string methods and filters that multiply text, printed values,
+namespace writes, output chunks) rather than with threads or signals, so it works on any platform
+and inside worker threads. A template that runs out of time `MAX_TIMEOUTS` times is not rendered again.
 """
 
 from __future__ import annotations
@@ -24,7 +25,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
-from thinklint.errors import TemplateError, TemplateLimitError
+from thinklint.errors import TemplateError, TemplateLimitError, TemplateTimeoutError
+from thinklint.jinja_budget import (
+    BUDGET, FILTER_CHECKS, Budget, BudgetCodeGenerator, brace_format, check_str_method, checked_concat,
+    checked_filter, finalize, guard, percent_format, repeat, tick,
+)
 import jinja2
 import jinja2.ext
 import jinja2.meta
@@ -44,34 +49,10 @@ DEFAULT_TIMEOUT = 5.0
 REASONING_FIELDS = ("reasoning_content", "thinking", "reasoning")
 
 
-@dataclass
-class _Budget:
-    deadline: float
-    max_chars: int
-
-    def tick(self) -> None:
-        if time.monotonic() > self.deadline:
-            raise TemplateLimitError("chat template exceeded its time limit")
-
-    def size(self, n: int) -> None:
-        if n > self.max_chars:
-            raise TemplateLimitError(f"chat template output exceeds {self.max_chars} characters")
-
-
-_BUDGET: contextvars.ContextVar[_Budget | None] = contextvars.ContextVar("thinklint_budget", default=None)
 _CLOCK: contextvars.ContextVar[datetime | None] = contextvars.ContextVar("thinklint_clock", default=None)
-
-
-def _tick() -> None:
-    budget = _BUDGET.get()
-    if budget is not None:
-        budget.tick()
-
-
-def _check_size(value: Any) -> None:
-    budget = _BUDGET.get()
-    if budget is not None and isinstance(value, (str, list, tuple)):
-        budget.size(len(value))
+#: a template that ran out of time this many times is not rendered again in this process: a
+#: hostile or runaway template costs seconds, not `timeout` x every sample
+MAX_TIMEOUTS = 3
 
 
 class _GenerationTag(jinja2.ext.Extension):
@@ -98,7 +79,7 @@ class _Range:
 
     def __iter__(self) -> Iterator[int]:
         for i in self._r:
-            _tick()
+            tick()
             yield i
 
     def __len__(self) -> int:
@@ -115,7 +96,9 @@ _SAFE_ATTRIBUTES: dict[tuple[type, str], bool] = {}
 
 
 class _Env(ImmutableSandboxedEnvironment):
-    intercepted_binops = frozenset({"*", "+", "**"})
+    intercepted_binops = frozenset({"*", "+", "**", "%"})
+    code_generator_class = BudgetCodeGenerator
+    checked_concat = staticmethod(checked_concat)  # what BudgetCodeGenerator compiles `~` to
 
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         key = (type(obj), attr)
@@ -128,22 +111,40 @@ class _Env(ImmutableSandboxedEnvironment):
         return verdict
 
     def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
-        _tick()
+        tick()
+        check_str_method(__obj, args, kwargs)
         return super().call(__context, __obj, *args, **kwargs)
 
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        sandboxed = super().wrap_str_format(value)
+        if sandboxed is None:
+            return None
+        fmt: str = value.__self__
+        is_map = value.__name__ == "format_map"
+
+        def checked(*args: Any, **kwargs: Any) -> str:
+            if is_map:
+                brace_format(fmt, (), args[0] if args else {})
+            else:
+                brace_format(fmt, args, kwargs)
+            return sandboxed(*args, **kwargs)
+
+        return checked
+
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
-        _tick()
-        budget = _BUDGET.get()
-        if budget is not None:
+        tick()
+        if BUDGET.get() is not None:
             if operator == "*":
                 for seq, times in ((left, right), (right, left)):
                     if isinstance(seq, (str, list, tuple)) and isinstance(times, int):
-                        budget.size(len(seq) * max(times, 0))
+                        repeat(seq, times)
             elif operator == "**" and isinstance(left, int) and isinstance(right, int):
                 if right > 4096 and abs(left) > 1:
                     raise TemplateLimitError("chat template computes an oversized power")
             elif operator == "+" and isinstance(left, (str, list, tuple)) and isinstance(right, type(left)):
-                budget.size(len(left) + len(right))
+                guard(left, right)
+            elif operator == "%" and isinstance(left, str):
+                percent_format(left, right)
         return super().call_binop(context, operator, left, right)
 
 
@@ -190,14 +191,18 @@ class _Namespace(jinja2.utils.Namespace):
         if isinstance(name, str) and name.startswith("_"):
             raise jinja2.exceptions.SecurityError(
                 f"Chat templates cannot store underscore-prefixed attributes on a namespace, but got {name!r}.")
-        _tick()
-        _check_size(value)
+        tick()
+        if isinstance(value, (str, list, tuple)):
+            guard(value)
 
 
 def _build_env(sandboxed: bool = True) -> jinja2.Environment:
     cls = _Env if sandboxed else jinja2.Environment
-    env = cls(trim_blocks=True, lstrip_blocks=True, extensions=[_GenerationTag, jinja2.ext.loopcontrols])
+    env = cls(trim_blocks=True, lstrip_blocks=True, extensions=[_GenerationTag, jinja2.ext.loopcontrols],
+              finalize=finalize)
     env.filters["tojson"] = _tojson
+    for name in FILTER_CHECKS:
+        env.filters[name] = checked_filter(name, env.filters[name])
     env.globals["raise_exception"] = _raise_exception
     env.globals["strftime_now"] = _strftime_now
     env.globals["dict"] = _TemplateDict()
@@ -215,6 +220,8 @@ _PLAIN_ENV = _build_env(sandboxed=False)
 _CACHE_MAX = 256
 _CACHE: OrderedDict[tuple[str, bool], jinja2.Template] = OrderedDict()
 _LOCK = threading.Lock()
+#: how often each template text ran out of time (see MAX_TIMEOUTS)
+_TIMEOUTS: dict[str, int] = {}
 
 
 def compile_template(text: str, trusted: bool = False) -> jinja2.Template:
@@ -225,10 +232,19 @@ def compile_template(text: str, trusted: bool = False) -> jinja2.Template:
         if hit is not None:
             _CACHE.move_to_end(key)
             return hit
+    # jinja folds constant expressions at compile time ('x'|center(10**9) included): under a budget,
+    # an oversized one raises, which jinja takes as "not constant" and leaves to the render's budget
+    token = BUDGET.set(Budget(time.monotonic() + DEFAULT_TIMEOUT, DEFAULT_MAX_CHARS))
     try:
         compiled = (_PLAIN_ENV if trusted else _ENV).from_string(text)
     except jinja2.TemplateError as exc:
         raise TemplateError(f"cannot compile chat template: {type(exc).__name__}: {exc}") from None
+    except (RecursionError, MemoryError, SyntaxError, ValueError) as exc:
+        # jinja's parser recurses per nesting level, and Python's compiler refuses what it generates
+        # from a deeply nested expression ("too many nested parentheses")
+        raise TemplateError(f"cannot compile chat template: {type(exc).__name__}: {exc}") from None
+    finally:
+        BUDGET.reset(token)
     with _LOCK:
         _CACHE[key] = compiled
         while len(_CACHE) > _CACHE_MAX:
@@ -242,6 +258,8 @@ def template_variables(text: str) -> frozenset[str]:
         ast = _ENV.parse(text)
     except jinja2.TemplateError as exc:
         raise TemplateError(f"cannot parse chat template: {exc}") from None
+    except (RecursionError, MemoryError) as exc:
+        raise TemplateError(f"cannot parse chat template: {type(exc).__name__}") from None
     return frozenset(jinja2.meta.find_undeclared_variables(ast))
 
 
@@ -282,7 +300,7 @@ def _prepare_messages(messages: Sequence[Mapping[str, Any]], alias_reasoning: bo
 
 def render(template: str, messages: Sequence[Mapping[str, Any]], *, add_generation_prompt: bool = False,
            tools: Sequence[Mapping[str, Any]] | None = None, documents: Sequence[Mapping[str, Any]] | None = None,
-           alias_reasoning: bool = True, max_chars: int = DEFAULT_MAX_CHARS, timeout: float = DEFAULT_TIMEOUT,
+           alias_reasoning: bool = True, max_chars: int | None = None, timeout: float | None = None,
            now: datetime | None = None, trusted: bool = False, **kwargs: Any) -> str:
     """Render `messages` with the chat template text `template`, as ``tokenizer.apply_chat_template(...,
     tokenize=False)`` would. `trusted`: a vetted template, rendered outside the sandbox (see `_PLAIN_ENV`).
@@ -291,8 +309,15 @@ def render(template: str, messages: Sequence[Mapping[str, Any]], *, add_generati
     (``enable_thinking``...) as keyword arguments; like transformers, undefined ones stay undefined.
     `alias_reasoning` copies ``reasoning_content``/``thinking``/``reasoning`` onto each other as
     transformers 5.x does; pass False to see what the template itself reads (transformers 4.x).
-    `now` pins ``strftime_now`` for reproducible renders.
+    `now` pins ``strftime_now`` for reproducible renders. `max_chars` and `timeout` default to
+    DEFAULT_MAX_CHARS and DEFAULT_TIMEOUT, read at the call.
     """
+    max_chars = DEFAULT_MAX_CHARS if max_chars is None else max_chars
+    timeout = DEFAULT_TIMEOUT if timeout is None else timeout
+    with _LOCK:
+        if _TIMEOUTS.get(template, 0) >= MAX_TIMEOUTS:
+            raise TemplateTimeoutError(f"chat template exceeded its time limit {MAX_TIMEOUTS} times; "
+                                       "not rendered again")
     compiled = compile_template(template, trusted)
     context = {
         "messages": _prepare_messages(messages, alias_reasoning),
@@ -301,8 +326,8 @@ def render(template: str, messages: Sequence[Mapping[str, Any]], *, add_generati
         "add_generation_prompt": add_generation_prompt,
         **_plain(kwargs),
     }
-    budget = _Budget(time.monotonic() + timeout, max_chars)
-    budget_token = _BUDGET.set(budget)
+    budget = Budget(time.monotonic() + timeout, max_chars)
+    budget_token = BUDGET.set(budget)
     clock_token = _CLOCK.set(now)
     parts: list[str] = []
     size = 0
@@ -312,6 +337,10 @@ def render(template: str, messages: Sequence[Mapping[str, Any]], *, add_generati
             budget.size(size)
             budget.tick()
             parts.append(chunk)
+    except TemplateTimeoutError:
+        with _LOCK:
+            _TIMEOUTS[template] = _TIMEOUTS.get(template, 0) + 1
+        raise
     except TemplateError:
         raise
     except jinja2.TemplateError as exc:
@@ -325,7 +354,7 @@ def render(template: str, messages: Sequence[Mapping[str, Any]], *, add_generati
         raise TemplateError(f"{type(exc).__name__}: {exc}") from None
     finally:
         _CLOCK.reset(clock_token)
-        _BUDGET.reset(budget_token)
+        BUDGET.reset(budget_token)
     return "".join(parts)
 
 

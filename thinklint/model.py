@@ -113,7 +113,7 @@ class Sample:
 
 #: problem kinds after which content rules must not run (there is nothing sound to look at)
 FATAL_PROBLEMS = frozenset({"invalid_json", "not_object", "missing_field", "wrong_type", "line_too_long",
-                            "text_format", "unreadable", "no_files", "bom"})
+                            "text_format", "unreadable", "no_files", "empty_file", "bom"})
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from thinklint.catalog import Rule
+from thinklint.fsutil import real
 from thinklint.spec import RulesSpec
 from thinklint.yamlsrc import Located, SourceError
 
@@ -43,7 +44,7 @@ class ActiveRule:
 def _relative_to_root(path: str, root: str, cwd: str) -> str:
     """A displayed (cwd-relative) path as seen from the spec's folder, in POSIX form."""
     try:
-        return (Path(cwd) / path).resolve().relative_to(root).as_posix()
+        return real(Path(cwd) / path).relative_to(root).as_posix()
     except ValueError:  # outside the spec's folder: match the path as displayed
         return path
 

@@ -30,5 +30,6 @@ class Settings:
     color: bool | None = None
     trust_remote_code: bool = False
     max_line_bytes: int | None = None
+    allow_outside_root: bool = False
     #: samples whose token view the HTML report includes (a large run stays a page a browser opens)
     max_views: int = 200

@@ -10,10 +10,12 @@ from __future__ import annotations
 import os
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
 
+from thinklint.confine import check_folder, check_path, glob_base, repository_root
+from thinklint.fsutil import real
 from thinklint.resources import schema, validator
 from thinklint.yamlsrc import Located, SourceError, load_yaml, validate
 
@@ -80,6 +82,10 @@ class DatasetSpec:
     skipped: str | None = None
     #: LLaMA-Factory's `formatting` for entries imported from dataset_info.json (None: declared here)
     formatting: str | None = None
+    #: the repository root its files must resolve inside (None: unrestricted), and the spec key
+    #: (at `origin`, `line`) that names them, for the error when one does not
+    boundary: Path | None = None
+    key: str = ""
 
 
 @dataclass(frozen=True)
@@ -95,6 +101,8 @@ class Spec:
     located: Located | None = field(default=None, compare=False, repr=False)
     #: the spec's path as messages show it (relative to the working directory)
     source: str = ""
+    #: the repository root the spec's paths must stay inside (None: --allow-outside-root)
+    boundary: Path | None = None
 
     @property
     def display(self) -> str:
@@ -137,12 +145,15 @@ def _pyproject_table(path: Path) -> dict[str, Any] | None:
     return table if isinstance(table, dict) else None
 
 
-def load_spec(path: Path, remember: bool = True) -> Spec:
+def load_spec(path: Path, *, allow_outside_root: bool = False, remember: bool = True) -> Spec:
     """Load and validate a spec file; raises SourceError on the first problem in document order.
+
+    Unless `allow_outside_root`, every file the spec names must resolve inside the repository root
+    (thinklint.confine); a path that does not is a spec error, raised before the file is read.
 
     With `remember`, a spec that validated once is not validated again while its content and the
     schemas are unchanged (a marker under .thinklint_cache/): jsonschema alone costs a third of a
-    structural run's start-up.
+    structural run's start-up. The root check is never skipped.
     """
     display = _display(path)
     try:
@@ -164,7 +175,8 @@ def load_spec(path: Path, remember: bool = True) -> Spec:
         located = Located(table, {(): header} if header else {})
     else:
         located = load_yaml(text, display)
-    return build_spec(located, display, path.resolve().parent, path, remember=remember)
+    return build_spec(located, display, real(path).parent, path, allow_outside_root=allow_outside_root,
+                      remember=remember)
 
 
 def _validity_marker(value: Any, root: Path) -> Path:
@@ -181,8 +193,8 @@ def _validity_marker(value: Any, root: Path) -> Path:
     return root / ".thinklint_cache" / "specs" / h.hexdigest()[:32]
 
 
-def build_spec(located: Located, display: str, root: Path, path: Path | None = None,
-               remember: bool = False) -> Spec:
+def build_spec(located: Located, display: str, root: Path, path: Path | None = None, *,
+               allow_outside_root: bool = False, remember: bool = False) -> Spec:
     if not isinstance(located.value, dict):
         raise SourceError(display, located.line_of(()), "", "a spec must be a mapping with `version: 1`")
     marker = _validity_marker(located.value, root) if remember else None
@@ -200,13 +212,16 @@ def build_spec(located: Located, display: str, root: Path, path: Path | None = N
         return {**defaults, **data.get(name, {})}
 
     rules = data.get("rules", {})
+    boundary = None if allow_outside_root else repository_root(root)
+    model = ModelSpec(**section("model"))
+    _confine_model(model, root, boundary, located, display)
     spec = Spec(
         path=path, root=root,
-        model=ModelSpec(**section("model")),
+        model=model,
         training=TrainingSpec(**section("training")),
         inference=InferenceSpec(**section("inference")),
         policy=PolicySpec(**section("policy")),
-        datasets=tuple(_datasets(data["datasets"], located, display, root)),
+        datasets=tuple(_datasets(data["datasets"], located, display, root, boundary)),
         rules=RulesSpec(
             select=tuple(rules.get("select", ())), ignore=tuple(rules.get("ignore", ())),
             extend_select=tuple(rules.get("extend_select", ())),
@@ -214,7 +229,7 @@ def build_spec(located: Located, display: str, root: Path, path: Path | None = N
             per_file_ignores={k: tuple(v) for k, v in rules.get("per_file_ignores", {}).items()},
             options=dict(rules.get("options", {})), custom=tuple(rules.get("custom", ())),
         ),
-        located=located, source=display,
+        located=located, source=display, boundary=boundary,
     )
     return spec
 
@@ -230,22 +245,69 @@ def _mark_valid(marker: Path) -> None:
         pass
 
 
-def _datasets(entries: list[dict[str, Any]], located: Located, display: str, root: Path) -> list[DatasetSpec]:
-    from thinklint.readers.llamafactory import import_dataset_info
+def _local(ref: str, root: Path) -> Path:
+    expanded = Path(ref).expanduser()
+    return expanded if expanded.is_absolute() else root / ref
+
+
+def _confine_model(model: ModelSpec, root: Path, boundary: Path | None, located: Located,
+                   display: str) -> None:
+    """model.profile (a path), model.tokenizer (a local folder) and model.chat_template stay inside."""
+    if boundary is None:
+        return
+
+    def line(key: str) -> int | None:
+        return located.line_of(("model", key))
+
+    profile = model.profile
+    if "/" in profile or os.sep in profile or profile.endswith((".yaml", ".yml")):
+        path = Path(profile) if Path(profile).is_absolute() else root / profile
+        check_path(path, boundary, display, line("profile"), "model.profile", profile)
+    tok = model.tokenizer
+    if tok and not tok.startswith("pkg:"):
+        local = _local(tok, root)
+        if local.exists() or tok.startswith((".", "/", "~")):  # else a hub id
+            check_folder(local, boundary, display, line("tokenizer"), "model.tokenizer", tok)
+    template = model.chat_template
+    if template and not template.startswith("pkg:"):
+        # the loader reads it relative to the spec, profile detection expands `~` first: neither may leave
+        as_written = Path(template) if Path(template).is_absolute() else root / template
+        for path in {as_written, _local(template, root)}:
+            check_path(path, boundary, display, line("chat_template"), "model.chat_template", template)
+
+
+def _datasets(entries: list[dict[str, Any]], located: Located, display: str, root: Path,
+              boundary: Path | None = None) -> list[DatasetSpec]:
+    from thinklint.readers.llamafactory import entry_line, import_dataset_info
 
     out: list[DatasetSpec] = []
     seen: set[str] = set()
     for i, entry in enumerate(entries):
         line = located.line_of(("datasets", i))
         if "llamafactory" in entry:
+            info = entry["llamafactory"]
+            check_path(root / info, boundary, display, located.line_of(("datasets", i, "llamafactory")),
+                       f"datasets[{i}].llamafactory", info)
             found = list(import_dataset_info(entry, root, display, line, key=f"datasets[{i}]",
                                              names_line=located.line_of(("datasets", i, "names"))))
+            for k, ds in enumerate(found):
+                at = entry_line(real(root / info), ds.name)
+                for pattern in ds.paths:
+                    check_path(ds.base / glob_base(pattern), boundary, ds.origin, at, f"{ds.name}.file_name",
+                               pattern)
+                found[k] = replace(ds, boundary=boundary, key=f"{ds.name}.file_name", line=at)
         else:
             paths = entry["path"]
+            patterns = (paths,) if isinstance(paths, str) else tuple(paths)
+            key = f"datasets[{i}].path"
+            for pattern in patterns:
+                check_path(root / glob_base(pattern), boundary, display,
+                           located.line_of(("datasets", i, "path")), key, pattern)
             found = [DatasetSpec(
-                name=entry["name"], paths=(paths,) if isinstance(paths, str) else tuple(paths), base=root,
+                name=entry["name"], paths=patterns, base=root,
                 format=entry.get("format", "openai"), columns=entry.get("columns", {}),
-                tags=entry.get("tags", {}), mode=entry.get("mode"), origin=display, line=line,
+                tags=entry.get("tags", {}), mode=entry.get("mode"), origin=display,
+                line=line, boundary=boundary, key=key,
             )]
         # checked per entry, so that the error points at the entry that repeats a name even when
         # an earlier llamafactory import expanded into several datasets
@@ -263,10 +325,10 @@ def _datasets(entries: list[dict[str, Any]], located: Located, display: str, roo
 def _display(path: Path) -> str:
     """The path as the user would type it from the working directory (as data paths are shown)."""
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
+        return str(real(path).relative_to(real(Path.cwd())))
     except ValueError:
         pass
     try:
-        return os.path.relpath(path.resolve(), Path.cwd().resolve())
+        return os.path.relpath(real(path), real(Path.cwd()))
     except ValueError:  # another drive on Windows
         return str(path)

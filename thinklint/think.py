@@ -79,9 +79,14 @@ def parse(content: str, open_: str, close: str, lone_empty: bool = False) -> Thi
         if content.startswith(close, first):
             blocks.append(Block(first, first + len(close), first, first, True))
             pos = first + len(close)
+    # the next opener and closer at or after `pos`, found again only once `pos` has passed them: a
+    # text of 30,000 stray closers searched the whole rest of it for an opener at each one
+    o = c = -2
     while True:
-        o = content.find(open_, pos)
-        c = content.find(close, pos)
+        if -1 < o < pos or o == -2:
+            o = content.find(open_, pos) if open_ else -1
+        if -1 < c < pos or c == -2:
+            c = content.find(close, pos) if close else -1
         if o < 0 and c < 0:
             break
         if c >= 0 and (o < 0 or c < o):

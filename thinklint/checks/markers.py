@@ -42,9 +42,13 @@ def _near_miss_regex(marker: str, style: str) -> re.Pattern[str] | None:
         # spaces, case, a backslash for the slash, an -ing ending, a self-closing slash, HTML escapes;
         # the words of a namespaced tag may be split or glued ('<seed: think>', '<seedthink>')
         body = r"[\s:_-]*".join(words)
-        return re.compile(rf"(?:<|&lt;)\s*[/\\]?\s*{body}(?:ing)?\s*/?\s*(?:>|&gt;)", re.IGNORECASE)
+        # `\s*(?:/\s*)?`, not `\s*/?\s*`: two adjacent runs of spaces can split a long run of
+        # spaces in n ways, and a '<' followed by 200,000 spaces took minutes
+        return re.compile(rf"(?:<|&lt;)\s*(?:[/\\]\s*)?{body}(?:ing)?\s*(?:/\s*)?(?:>|&gt;)", re.IGNORECASE)
     # plain text: the same words in another case or spacing, brackets optional
-    head = r"\[?\s*" if marker.lstrip().startswith("[") else ""
+    # `(?:\[\s*)?`, not `\[?\s*`: a pattern that can start with spaces is tried at every space of
+    # a long run of them, each try running to its end (quadratic: minutes on 200,000 spaces)
+    head = r"(?:\[\s*)?" if marker.lstrip().startswith("[") else ""
     tail = r"\s*\]?" if marker.rstrip().endswith("]") else r"\s*:?"
     return re.compile(head + r"\W+".join(words) + tail, re.IGNORECASE)
 

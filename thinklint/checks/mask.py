@@ -9,6 +9,7 @@ from thinklint.context import Context
 from thinklint.model import Sample, Violation
 from thinklint.think import reasoning_of
 from thinklint.tokens.encoding import IGNORE_INDEX
+from thinklint.tokens.tokenized import out_of_vocabulary
 
 
 def supervised_prompt(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> Iterator[Violation]:
@@ -63,6 +64,10 @@ def labels_misaligned(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> 
         return
     if len(ids) != len(labels):
         yield Violation(f"labels has {len(labels)} entries but input_ids has {len(ids)}")
+        return
+    unknown = out_of_vocabulary(ids, ctx.tokens.tokenizer)
+    if unknown:  # the trainer fails on it (an embedding index out of range)
+        yield Violation(unknown)
         return
     supervised = [i for i, lab in enumerate(labels) if lab != IGNORE_INDEX]
     if not supervised:

@@ -21,6 +21,50 @@ def _compile(regex: str | None, contains: tuple[str, ...], open_: str, close: st
     return re.compile("|".join(re.escape(lit) for lit in literals if lit), flags)
 
 
+def _sre() -> tuple[Any, Any]:
+    """Python's regex parser and its opcodes (re._parser from 3.11, sre_parse before)."""
+    try:
+        from re import _constants, _parser  # type: ignore[attr-defined]
+    except ImportError:  # pragma: no cover - Python 3.10
+        import sre_constants as _constants
+        import sre_parse as _parser
+    return _parser, _constants
+
+
+def nested_repeat(regex: str) -> bool:
+    """Whether an unbounded repeat holds nothing but another unbounded repeat: `(a+)+`, `(?:x*)*`.
+
+    Python's re backtracks exponentially on those (a spec could make every run hang on one
+    sample), and has no time limit to stop it. Only this textbook shape is refused: repeats with
+    more in them, such as `(\\s*,\\s*)*`, are fine and common.
+    """
+    parser, sre = _sre()
+    repeats = (sre.MAX_REPEAT, sre.MIN_REPEAT, getattr(sre, "POSSESSIVE_REPEAT", sre.MAX_REPEAT))
+
+    def body(items: Any) -> Any:
+        """Unwrap groups around a single element."""
+        while len(items) == 1 and items[0][0] == sre.SUBPATTERN:
+            items = items[0][1][-1]
+        return items
+
+    stack = [parser.parse(regex)]
+    while stack:
+        for op, av in stack.pop():
+            if op in repeats:
+                inner = body(av[2])
+                if av[1] == sre.MAXREPEAT and len(inner) == 1 and inner[0][0] in repeats \
+                        and inner[0][1][1] == sre.MAXREPEAT:
+                    return True
+                stack.append(av[2])
+            elif op == sre.SUBPATTERN:
+                stack.append(av[-1])
+            elif op == sre.BRANCH:
+                stack.extend(av[1])
+            elif op in (sre.ASSERT, sre.ASSERT_NOT):
+                stack.append(av[1])
+    return False
+
+
 def pattern_problem(pattern: Mapping[str, Any]) -> tuple[str, str] | None:
     """(key, message) for a pattern that would fail on the first sample it sees, else None.
 
@@ -33,6 +77,9 @@ def pattern_problem(pattern: Mapping[str, Any]) -> tuple[str, str] | None:
             _compile(regex, (), "<open>", "</close>", bool(pattern.get("ignore_case")))
         except re.error as exc:
             return "regex", f"invalid regular expression: {exc}"
+        if nested_repeat(regex):
+            return "regex", ("a repeat of a repeat, such as (a+)+, can take exponential time on one sample; "
+                             "write it without the outer repeat")
     try:
         pattern["message"].format(role="assistant", turn=1, match="")
     except (KeyError, IndexError, ValueError, AttributeError) as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator, Mapping, Sequence
 
-from thinklint.checks.tokens_common import encoded, first_supervised, prepare_encodings, turn_name
+from thinklint.checks.tokens_common import encoded, first_supervised, prepare_encodings, render_failure, turn_name
 from thinklint.context import Context
 from thinklint.errors import TemplateError
 from thinklint.model import Sample, Violation
@@ -61,8 +61,14 @@ def prepare_prompts(samples: Sequence[Sample], ctx: Context, opts: Mapping[str, 
 
 def prefix_invariant(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> Iterator[Violation]:
     tokens = ctx.tokens
-    enc = encoded(sample, ctx) if sample.format != "tokenized" and sample.messages else None
+    if sample.format == "tokenized" or not sample.messages:
+        return
+    enc = encoded(sample, ctx)
     if enc is None:
+        failure = render_failure(sample, ctx)
+        if failure:
+            yield Violation(f"the training sequence cannot be built, so train/serve consistency cannot be "
+                            f"checked: {failure}")
         return
     for turn, c, thinking in _checked_turns(sample, ctx):
         try:

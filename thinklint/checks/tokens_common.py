@@ -20,6 +20,21 @@ def prepare_encodings(samples: Sequence[Sample], ctx: Context, opts: Mapping[str
     ctx.tokens.prefetch(samples, ctx.dataset)
 
 
+def render_failure(sample: Sample, ctx: Context) -> str | None:
+    """Why the trainer's rendering of the sample failed, when a chat template is what failed.
+
+    Under `training.framework: chat_template` the training sequence is the chat template's own
+    rendering: a template that fails (a syntax error, its own raise_exception, a sandbox refusal,
+    the time or size limit) or renders no assistant turn where the profile expects one leaves
+    nothing to compare, and must be reported rather than pass silently.
+    """
+    result = ctx.tokens.encode(sample, ctx.dataset)
+    kind = getattr(result, "kind", None)
+    if kind == "template" or (kind == "spans" and sample.format != "text"):
+        return str(getattr(result, "reason", ""))
+    return None
+
+
 def turn_name(sample: Sample, turn: int) -> str:
     """Segments index messages from 0 (tokenized samples: assistant turns); findings count from 1."""
     if sample.format == "tokenized":

@@ -110,7 +110,7 @@ def run_dryrun(settings: DryrunSettings, out: TextIO | None = None, err: TextIO 
 
     out = out or sys.stdout
     err = err or sys.stderr
-    spec = locate_spec(settings.config)
+    spec = locate_spec(settings.config, settings.allow_outside_root)
     with _progress(settings.progress) as (advance, on_total):
         result, rules = dryrun(spec, settings, advance=advance, on_total=on_total)
     if settings.output_format == "json":

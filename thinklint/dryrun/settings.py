@@ -21,6 +21,7 @@ class DryrunSettings:
     batch_size: int | None = None  # None: estimated from token counts and free memory
     output_format: str = "text"  # text | json
     trust_remote_code: bool = False
+    allow_outside_root: bool = False  # the spec may name files outside the repository root
     color: bool = False  # rich tables (a TTY)
     progress: bool = False  # a progress bar on stderr
     tolerance: Tolerance = field(default_factory=Tolerance)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from typing import IO, Any, BinaryIO
 from thinklint.fix.jsontext import elements, patch, skip_ws, style_of
 from thinklint.fsutil import atomic_writer
 from thinklint.jsonpath import same
-from thinklint.readers.files import file_kind
+from thinklint.readers.files import file_kind, jsonable
 
 _BOM = b"\xef\xbb\xbf"
 _decoder = json.JSONDecoder()
@@ -162,17 +161,6 @@ def write_text(path: Path, text: str) -> None:
 # Parquet
 
 
-def _jsonable(value: Any) -> Any:
-    """As the reader sees a cell (non-finite floats as null)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    return value
-
-
 def _fits(value: Any, typ: Any) -> bool:
     """True when `value` can be stored under Arrow type `typ` without losing a key."""
     import pyarrow as pa
@@ -211,7 +199,7 @@ def check_parquet(path: Path, changes: list[Change]) -> None:
 
 
 def _fixed_row(row: dict[str, Any], change: Change, schema: Any) -> dict[str, Any]:
-    if not same(_jsonable(row), change.old):
+    if not same(jsonable(row), change.old):
         raise WriteError(f"row {change.index} changed since it was read")
     out = dict(row)  # an untouched column keeps its value exactly as read
     for name in _changed_columns(change, schema):

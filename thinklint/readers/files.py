@@ -13,6 +13,7 @@ import hashlib
 import json
 import math
 import re
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Iterator
@@ -20,8 +21,12 @@ from typing import IO, TYPE_CHECKING, Any, Iterator
 if TYPE_CHECKING:
     from thinklint.readers.shards import Shard
 
-#: a longer JSONL line is reported, not loaded (a runaway line must not exhaust memory)
+#: a longer JSONL line (or JSON array element) is reported, not loaded: a runaway line must not
+#: exhaust memory
 DEFAULT_MAX_LINE_BYTES = 64 * 1024 * 1024
+#: a record nested deeper is reported, not checked: rules, the template renderer and reporters
+#: walk records recursively, and Python's stack is ~1,000 frames (real samples nest < 20 levels)
+MAX_DEPTH = 100
 _CHUNK = 1 << 20
 #: what may follow a decoded number and still belong to it when the next chunk arrives
 _NUMBER_TAIL = re.compile(r"[0-9.eE+-]*")
@@ -30,6 +35,11 @@ DATA_SUFFIXES = (".jsonl", ".json", ".parquet", ".jsonl.gz", ".json.gz")
 
 class FileError(Exception):
     """A whole file cannot be read (missing, a directory, unreadable, not the format it claims)."""
+
+
+#: what reading a (possibly compressed) file can raise beyond FileError: I/O errors, a truncated or
+#: corrupt gzip stream (EOFError, zlib.error, gzip.BadGzipFile is an OSError)
+_READ_ERRORS = (OSError, EOFError, zlib.error)
 
 
 @dataclass(frozen=True)
@@ -103,9 +113,21 @@ def read_records(path: Path, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
                  shard: Shard | None = None, lazy: bool = False) -> Iterator[Record]:
     """Every record of `path`; with a `shard` (plain JSONL only), those of its byte range.
 
-    `lazy` JSONL records carry their bytes and digest but are not parsed (see `decode`): a cache
-    that knows the digest needs no parse.
+    A failure that ends the file (I/O, corrupt compression) is a FileError. `lazy` JSONL records
+    carry their bytes and digest but are not parsed (see `decode`): a cache that knows the digest
+    needs no parse.
     """
+    try:
+        yield from _records(path, max_line_bytes, shard, lazy)
+    except _READ_ERRORS as exc:
+        raise FileError(f"read failed: {_reason(exc)}") from None
+
+
+def _reason(exc: BaseException) -> str:
+    return str(getattr(exc, "strerror", None) or exc or type(exc).__name__)
+
+
+def _records(path: Path, max_line_bytes: int, shard: Shard | None, lazy: bool) -> Iterator[Record]:
     if path.is_dir():  # before the suffix: `path: data/math` is a folder, not an unsupported file type
         raise FileError(f"is a directory, expected a data file (a glob such as {path.name}/*.jsonl reads the files in it)")
     kind = file_kind(path)
@@ -115,17 +137,17 @@ def read_records(path: Path, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
             yield from _read_jsonl(fh, max_line_bytes, shard.line, shard.index, shard.end - shard.start, lazy)
         return
     if kind == "parquet":
-        yield from _read_parquet(path)
+        yield from _read_parquet(path, max_line_bytes)
         return
     with _open(path) as fh:
         try:
             head = fh.peek(64)[:64] if hasattr(fh, "peek") else b""
-        except OSError as exc:
-            raise FileError(f"cannot read: {exc}") from None
+        except _READ_ERRORS as exc:
+            raise FileError(f"cannot read: {_reason(exc)}") from None
         first = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
         # LLaMA-Factory (through `datasets`) accepts JSON lines in .json files: decide by content
         if kind == "json" and first == b"[":
-            yield from _read_array(fh, path)
+            yield from _read_array(fh, path, max_line_bytes)
         else:
             yield from _read_jsonl(fh, max_line_bytes, 0, 0, shard.end if shard is not None else None, lazy)
 
@@ -139,19 +161,17 @@ def _read_jsonl(fh: IO[bytes], max_line_bytes: int, lineno: int = 0, index: int 
     used = 0
     while limit is None or used < limit:
         try:
-            raw = fh.readline(max_line_bytes + 1)
-        except (OSError, EOFError) as exc:
-            raise FileError(f"read failed after line {lineno}: {exc}") from None
-        if not raw:
+            raw, size, head = _read_line(fh, max_line_bytes)
+        except _READ_ERRORS as exc:
+            raise FileError(f"read failed after line {lineno}: {_reason(exc)}") from None
+        if not size:
             return
         lineno += 1
-        used += len(raw)
-        if len(raw) > max_line_bytes and not raw.endswith(b"\n"):
-            rest = _skip_rest_of_line(fh)
-            used += rest
-            yield Record(lineno, index, None, digest_bytes(raw[:4096]),
-                         f"line is {len(raw) + rest:,} bytes, over the {max_line_bytes:,}-byte limit; not loaded",
-                         "line_too_long", len(raw) + rest)
+        used += size
+        if raw is None:
+            yield Record(lineno, index, None, digest_bytes(head),
+                         f"line is {size:,} bytes, over the {max_line_bytes:,}-byte limit; not loaded",
+                         "line_too_long", size)
             index += 1
             continue
         if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
@@ -167,13 +187,24 @@ def _read_jsonl(fh: IO[bytes], max_line_bytes: int, lineno: int = 0, index: int 
         index += 1
 
 
-def _skip_rest_of_line(fh: IO[bytes]) -> int:
-    skipped = 0
+def _read_line(fh: IO[bytes], max_line_bytes: int) -> tuple[bytes | None, int, bytes]:
+    """The next line, its size in bytes and its first 4 KiB (a line over the limit is identified by
+    them); the line is None when over the limit: it is read through in chunks and dropped, so memory
+    stays within the limit (readline(limit) would hold a joined copy too) whatever its length."""
+    first = fh.readline(_CHUNK)
+    if first.endswith(b"\n") or len(first) < _CHUNK:
+        return (first if len(first) <= max_line_bytes else None), len(first), first[:4096]
+    parts = [first]
+    size = len(first)
     while True:
         chunk = fh.readline(_CHUNK)
-        skipped += len(chunk)
+        size += len(chunk)
+        if size > max_line_bytes:
+            parts.clear()
+        else:
+            parts.append(chunk)
         if not chunk or chunk.endswith(b"\n"):
-            return skipped
+            return (b"".join(parts) if size <= max_line_bytes else None), size, first[:4096]
 
 
 def _decode_one(data: bytes, line: int | None, index: int, nbytes: int = 0) -> Record:
@@ -183,7 +214,7 @@ def _decode_one(data: bytes, line: int | None, index: int, nbytes: int = 0) -> R
     except UnicodeDecodeError as exc:
         return Record(line, index, None, digest, f"not valid UTF-8 (byte {exc.start})", "invalid_json", nbytes)
     try:
-        return Record(line, index, loads(text), digest, nbytes=nbytes)
+        value = loads(text)
     except (ValueError, RecursionError) as exc:
         reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc) or "nested too deeply"
         if isinstance(exc, json.JSONDecodeError):
@@ -191,9 +222,36 @@ def _decode_one(data: bytes, line: int | None, index: int, nbytes: int = 0) -> R
         elif isinstance(exc, RecursionError):
             reason = "nested too deeply"
         return Record(line, index, None, digest, f"not valid JSON: {reason}", "invalid_json", nbytes)
+    if _may_be_deep(data) and too_deep(value):
+        return Record(line, index, None, digest, DEPTH_MESSAGE, "invalid_json", nbytes)
+    return Record(line, index, value, digest, nbytes=nbytes)
 
 
-def _read_array(fh: IO[bytes], path: Path) -> Iterator[Record]:
+DEPTH_MESSAGE = f"nested more than {MAX_DEPTH} levels deep; not checked"
+
+
+def _may_be_deep(data: bytes | str) -> bool:
+    """Cheap pre-filter: a value cannot nest deeper than its number of opening brackets."""
+    if isinstance(data, str):
+        return data.count("[") + data.count("{") > MAX_DEPTH
+    return data.count(b"[") + data.count(b"{") > MAX_DEPTH
+
+
+def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether containers nest deeper than `limit` (iterative: a deep value cannot overflow the stack)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        v, depth = stack.pop()
+        children = v.values() if isinstance(v, dict) else v if isinstance(v, list) else None
+        if children is None:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((c, depth + 1) for c in children if isinstance(c, (dict, list)))
+    return False
+
+
+def _read_array(fh: IO[bytes], path: Path, max_bytes: int = DEFAULT_MAX_LINE_BYTES) -> Iterator[Record]:
     decoder = codecs.getincrementaldecoder("utf-8")()
     buf = ""
     pos = 0
@@ -203,14 +261,19 @@ def _read_array(fh: IO[bytes], path: Path) -> Iterator[Record]:
         nonlocal buf, pos, eof
         if eof:
             return False
-        chunk = fh.read(_CHUNK)
+        # read as much as is pending, so that an element spanning many chunks is decoded O(log n)
+        # times rather than once per chunk, but not past the size limit: memory stays ~2x the limit
+        pending = len(buf) - pos
+        chunk = fh.read(max(_CHUNK, min(pending, max_bytes + 1 - pending)))
         try:
             text = decoder.decode(chunk, final=not chunk)
         except UnicodeDecodeError as exc:
             raise FileError(f"not valid UTF-8 near byte {exc.start}") from None
-        buf = buf[pos:] + text
-        pos = 0
         eof = not chunk
+        del chunk
+        rest, buf = buf[pos:], ""  # drop the old buffer before the new one is built
+        buf = rest + text
+        pos = 0
         return True
 
     fill()
@@ -262,26 +325,51 @@ def _read_array(fh: IO[bytes], path: Path) -> Iterator[Record]:
                 msg = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
                 yield Record(None, index, None, "", f"not valid JSON: {msg}", "invalid_json")
                 raise FileError(f"cannot continue after malformed element {index}") from None
+            if len(buf) - pos > max_bytes:
+                # the characters held are at least as many bytes: the element is over the limit.
+                # Without decoding it there is no telling where it ends, so the file stops here.
+                yield Record(None, index, None, "",
+                             f"element is over the {max_bytes:,}-byte limit; not loaded", "line_too_long")
+                raise FileError(
+                    f"the rest of the file after element {index} (over the size limit) is not read")
             if not fill():
                 continue
-        yield Record(None, index, value, digest_bytes(buf[pos:end].encode("utf-8", "surrogatepass")))
+        digest = digest_bytes(buf[pos:end].encode("utf-8", "surrogatepass"))
+        if _may_be_deep(buf[pos:end]) and too_deep(value):
+            yield Record(None, index, None, digest, DEPTH_MESSAGE, "invalid_json")
+        else:
+            yield Record(None, index, value, digest)
         index += 1
         pos = end
 
 
-def _read_parquet(path: Path) -> Iterator[Record]:
+def _read_parquet(path: Path, max_bytes: int = DEFAULT_MAX_LINE_BYTES) -> Iterator[Record]:
+    """Rows in batches of at most 512, fewer when rows are large (a batch stays near `max_bytes`);
+    a row larger than `max_bytes` as JSON is reported (FMT013) rather than checked. Parquet stores a
+    cell whole in its page, so one row is read whole: the limit bounds the batch, not the row."""
     try:
         import pyarrow.parquet as pq
     except ImportError:  # pragma: no cover - pyarrow is a runtime dependency
         raise FileError("reading Parquet needs pyarrow (pip install pyarrow)") from None
     try:
         pf = pq.ParquetFile(path)
-        batches = pf.iter_batches(batch_size=512)
+        depth = _type_depth(pf.schema_arrow)
+        if depth > MAX_DEPTH:
+            raise FileError(f"the Parquet schema nests {depth} levels deep, over the {MAX_DEPTH}-level limit")
+        meta = pf.metadata
+        widest = max((meta.row_group(i).total_byte_size / max(meta.row_group(i).num_rows, 1)
+                      for i in range(meta.num_row_groups)), default=0.0)
+        batches = pf.iter_batches(batch_size=max(1, min(512, int(max_bytes // max(widest, 1.0)))))
         index = 0
         for batch in batches:
             for row in batch.to_pylist():
                 blob = json.dumps(row, sort_keys=True, default=str, ensure_ascii=False).encode("utf-8")
-                yield Record(None, index, _jsonable(row), digest_bytes(blob))
+                if len(blob) > max_bytes:
+                    yield Record(None, index, None, digest_bytes(blob[:4096]),
+                                 f"row is {len(blob):,} bytes as JSON, over the {max_bytes:,}-byte limit; "
+                                 "not checked", "line_too_long")
+                else:
+                    yield Record(None, index, jsonable(row), digest_bytes(blob))
                 index += 1
     except FileError:
         raise
@@ -289,12 +377,23 @@ def _read_parquet(path: Path) -> Iterator[Record]:
         raise FileError(f"cannot read Parquet: {exc}") from None
 
 
-def _jsonable(value: Any) -> Any:
+def _type_depth(schema: Any) -> int:
+    """How deep an Arrow schema nests (a row of it is that deep in Python), counted without recursion."""
+    deepest = 0
+    stack = [(schema.field(i).type, 1) for i in range(len(schema))]
+    while stack:
+        t, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((t.field(i).type, depth + 1) for i in range(t.num_fields))
+    return deepest
+
+
+def jsonable(value: Any) -> Any:
     """Parquet cells may be floats that JSON cannot hold; keep everything else as decoded."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     return value

@@ -129,7 +129,7 @@ def _openai(value: Mapping[str, Any], cols: Mapping[str, str], dataset: DatasetS
             b.problem("wrong_type", f"message {i} must be an object, got {type_name(m)}", turn)
             continue
         role = m.get("role")
-        if role not in OPENAI_ROLES:
+        if not isinstance(role, str) or role not in OPENAI_ROLES:  # a list or object role is unhashable
             b.problem("unknown_role", f"message {i} has role {role!r} (expected one of "
                       f"{', '.join(OPENAI_ROLES)})", turn)
             continue
@@ -158,7 +158,7 @@ def _sharegpt(value: Mapping[str, Any], cols: Mapping[str, str], dataset: Datase
             b.problem("wrong_type", f"message {i} must be an object, got {type_name(m)}", turn)
             continue
         tag = m.get(role_key)
-        if tag not in role_of:
+        if not isinstance(tag, str) or tag not in role_of:
             b.problem("unknown_role", f"message {i} has {role_key}={tag!r} (expected one of "
                       f"{', '.join(repr(t) for t in role_of)})", turn)
             continue
@@ -213,18 +213,29 @@ def _text(value: Mapping[str, Any], cols: Mapping[str, str], dataset: DatasetSpe
     return {"text": _require(value, cols.get("text"), b, (str,), "a string")}
 
 
-def _int_list(value: Mapping[str, Any], col: str | None, b: _Builder) -> tuple[int, ...] | None:
+def _int_list(value: Mapping[str, Any], col: str | None, b: _Builder, *,
+              labels: bool = False) -> tuple[int, ...] | None:
+    """A column of integers; token ids (not labels) must not be negative.
+
+    A label outside the vocabulary (a collator masking with -1) is the mask rules' business, and
+    the dry run's: it is what they report, so the sample stays readable."""
     got = _require(value, col, b, (list,), "a list of integers")
     if got is None:
         return None
     if not all(isinstance(x, int) and not isinstance(x, bool) for x in got):
         b.problem("wrong_type", f"column {col!r} must hold only integers")
         return None
+    bad = None if labels else next((i for i, x in enumerate(got) if x < 0), None)
+    if bad is not None:
+        b.problem("wrong_type", f"column {col!r} must hold token ids (integers from 0), got {got[bad]} "
+                                f"at position {bad}")
+        return None
     return tuple(got)
 
 
 def _tokenized(value: Mapping[str, Any], cols: Mapping[str, str], dataset: DatasetSpec, b: _Builder) -> dict[str, Any]:
-    return {"input_ids": _int_list(value, cols.get("input_ids"), b), "labels": _int_list(value, cols.get("labels"), b)}
+    return {"input_ids": _int_list(value, cols.get("input_ids"), b),
+            "labels": _int_list(value, cols.get("labels"), b, labels=True)}
 
 
 _NORMALISERS: Mapping[str, Callable[..., dict[str, Any]]] = {

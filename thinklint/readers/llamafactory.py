@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
+from thinklint.fsutil import real
 from thinklint.yamlsrc import SourceError
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ def import_dataset_info(entry: Mapping[str, Any], root: Path, spec_display: str,
     from thinklint.spec import _display
 
     prefix = f"{key}." if key else ""
-    info_path = (root / entry["llamafactory"]).resolve()
+    info_path = real(root / entry["llamafactory"])
     written = entry["llamafactory"]  # as the spec says it, for messages about the spec's value
     display = _display(info_path)  # as the user would open it from here, for findings and its own errors
     try:
@@ -59,10 +60,10 @@ def _entry(name: str, attrs: Any, info_path: Path, display: str, mode: str | Non
     folder = info_path.parent
 
     if not isinstance(attrs, dict):
-        raise SourceError(display, _line_of(info_path, name), name, "entry must be an object")
+        raise SourceError(display, entry_line(info_path, name), name, "entry must be an object")
     formatting = attrs.get("formatting", "alpaca")
     if formatting not in _COLUMNS:
-        raise SourceError(display, _line_of(info_path, name), f"{name}.formatting",
+        raise SourceError(display, entry_line(info_path, name), f"{name}.formatting",
                           f"{formatting!r} is not one of alpaca, sharegpt, openai")
     skipped = None
     if any(k in attrs for k in ("hf_hub_url", "ms_hub_url", "om_hub_url", "script_url", "cloud_file_name")):
@@ -70,7 +71,7 @@ def _entry(name: str, attrs: Any, info_path: Path, display: str, mode: str | Non
     elif attrs.get("ranking"):
         skipped = "a preference (ranking) dataset; thinklint checks supervised data"
     elif "file_name" not in attrs:
-        raise SourceError(display, _line_of(info_path, name), name, "entry has no file_name")
+        raise SourceError(display, entry_line(info_path, name), name, "entry has no file_name")
     columns: dict[str, str] = {}
     if isinstance(attrs.get("columns"), dict):
         given = attrs["columns"]
@@ -90,7 +91,7 @@ def _entry(name: str, attrs: Any, info_path: Path, display: str, mode: str | Non
     )
 
 
-def _line_of(path: Path, key: str) -> int | None:
+def entry_line(path: Path, key: str) -> int | None:
     """JSON has no line numbers in the stdlib: find the entry's key by text, good enough for a message."""
     try:
         for i, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):

@@ -7,10 +7,10 @@ so the line numbers and sample indices a shard reports are those of a whole-file
 
 from __future__ import annotations
 
-import mmap
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from thinklint.readers.files import DEFAULT_MAX_LINE_BYTES, file_kind
 
@@ -75,33 +75,71 @@ def _count_slowly(region: bytes, at_file_start: bool, max_line_bytes: int) -> tu
 
 #: a shard is counted in pieces of about this size, so that planning a huge file stays small
 _PIECE = 4 << 20
+_CHUNK = 1 << 20
+_NOT_BLANK = re.compile(rb"[^ \t\r\n\x0b\x0c]")
 
 
-def _count_range(mm: mmap.mmap, start: int, end: int, size: int, max_line_bytes: int) -> tuple[int, int]:
-    """(lines, samples) in [start, end), read in pieces cut at line starts and released after use."""
+def _find_newline(fh: BinaryIO, pos: int, end: int | None = None) -> int:
+    """The offset of the first newline at or after `pos` (before `end`), or -1; read in 1 MiB chunks,
+    so a line of any length costs no more memory than a chunk."""
+    fh.seek(pos)
+    while end is None or pos < end:
+        chunk = fh.read(_CHUNK if end is None else min(_CHUNK, end - pos))
+        if not chunk:
+            return -1
+        i = chunk.find(b"\n")
+        if i >= 0:
+            return pos + i
+        pos += len(chunk)
+    return -1
+
+
+def _blank(fh: BinaryIO, start: int, stop: int) -> bool:
+    fh.seek(start)
+    while start < stop:
+        chunk = fh.read(min(_CHUNK, stop - start))
+        if not chunk:
+            break
+        if _NOT_BLANK.search(chunk):
+            return False
+        start += len(chunk)
+    return True
+
+
+def _count_range(fh: BinaryIO, start: int, end: int, size: int, max_line_bytes: int) -> tuple[int, int]:
+    """(lines, samples) in [start, end), read in pieces cut at line starts."""
     lines = samples = 0
     a = start
     while a < end:
         b = min(end, a + _PIECE)
         if b < end:
-            nl = mm.find(b"\n", b - 1, end)
+            nl = _find_newline(fh, b - 1, end)
             b = end if nl < 0 else nl + 1
-        piece_lines, piece_samples = _count(mm[a:b], a == 0, b == size, max_line_bytes)
-        _release(mm, a, b)
+        if b - a > 2 * _PIECE:  # a long line: walked, never held whole (it may be gigabytes)
+            piece_lines, piece_samples = _walk_lines(fh, a, b, max_line_bytes)
+        else:
+            fh.seek(a)
+            piece_lines, piece_samples = _count(fh.read(b - a), a == 0, b == size, max_line_bytes)
         lines, samples, a = lines + piece_lines, samples + piece_samples, b
     return lines, samples
 
 
-def _release(mm: mmap.mmap, start: int, end: int) -> None:
-    """Drop the pages of [start, end) from this process: read once, they would otherwise count in its
-    resident memory until the plan is done (the whole file, for the largest files)."""
-    if not hasattr(mm, "madvise") or not hasattr(mmap, "MADV_DONTNEED"):
-        return
-    first = start - start % mmap.PAGESIZE
-    try:
-        mm.madvise(mmap.MADV_DONTNEED, first, end - first)
-    except (OSError, ValueError):
-        pass
+def _walk_lines(fh: BinaryIO, start: int, end: int, max_line_bytes: int) -> tuple[int, int]:
+    """(lines, samples) in [start, end), line by line, as the reader counts them."""
+    lines = samples = 0
+    pos = start
+    while pos < end:
+        nl = _find_newline(fh, pos, end)
+        stop = end if nl < 0 else nl + 1
+        lines += 1
+        if stop - pos > max_line_bytes:
+            samples += 1  # reported as too long, and counted as a sample, however blank
+        else:
+            fh.seek(pos)
+            body = pos + 3 if pos == 0 and fh.read(3) == _BOM else pos
+            samples += not _blank(fh, body, stop)
+        pos = stop
+    return lines, samples
 
 
 def plan_shards(path: Path, shard_bytes: int, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> list[Shard]:
@@ -110,18 +148,18 @@ def plan_shards(path: Path, shard_bytes: int, max_line_bytes: int = DEFAULT_MAX_
     if size <= shard_bytes or not shardable(path):
         return [Shard(0, size, 0, 0)]
     shards: list[Shard] = []
-    with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+    with path.open("rb") as fh:
         start, line, index = 0, 0, 0
         while start < size:
             target = start + shard_bytes
             if target >= size:
                 end = size
             else:
-                nl = mm.find(b"\n", target - 1)  # the line that contains byte target-1 ends the shard
+                nl = _find_newline(fh, target - 1)  # the line that contains byte target-1 ends the shard
                 end = size if nl < 0 else nl + 1
             if size - end < shard_bytes // 4:
                 end = size  # no sliver of a shard at the end
             shards.append(Shard(start, end, line, index))
-            lines, samples = _count_range(mm, start, end, size, max_line_bytes)
+            lines, samples = _count_range(fh, start, end, size, max_line_bytes)
             line, index, start = line + lines, index + samples, end
     return shards

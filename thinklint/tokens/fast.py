@@ -294,6 +294,9 @@ class BatchTokenizer:
                 return hit
         return self._tokenizer(text, **kwargs)
 
+    def __len__(self) -> int:
+        return len(self._tokenizer)
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._tokenizer, name)
 
@@ -322,6 +325,9 @@ class Recorder:
         if isinstance(text, str) and kwargs == _OFFSETS_CALL:
             self.called.append(text)
         return {"input_ids": [], "offset_mapping": []}
+
+    def __len__(self) -> int:
+        return len(self._tokenizer)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._tokenizer, name)

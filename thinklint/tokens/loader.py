@@ -8,6 +8,7 @@ it, and hub ids honour HF_HUB_OFFLINE as transformers does.
 from __future__ import annotations
 
 import json
+import os
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -95,9 +96,21 @@ def _load_with_transformers(spec: Spec, trust_remote_code: bool) -> Any:
     try:
         return _from_pretrained(AutoTokenizer, where, trust)
     except Exception as exc:  # transformers raises OSError, ValueError, HTTP errors...
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if where == spec.model.tokenizer and hub_offline():
+            reason = (f"{_OFFLINE_VARS[0]} is set and the hub id is not in the local Hugging Face cache "
+                      "(fetch it once online, or point model.tokenizer at a local folder)")
         hint = " (remote code is off: pass --trust-remote-code if you trust it)" if "trust_remote_code" in str(exc) else ""
         raise SourceError(spec.display, _where(spec, "tokenizer"), "model.tokenizer",
-                          f"cannot load tokenizer {spec.model.tokenizer!r}: {str(exc).splitlines()[0]}{hint}") from None
+                          f"cannot load tokenizer {spec.model.tokenizer!r}: {reason}{hint}") from None
+
+
+_OFFLINE_VARS = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+
+
+def hub_offline() -> bool:
+    """Whether the environment forbids the hub, as huggingface_hub reads it."""
+    return any(os.environ.get(v, "").strip().upper() in ("1", "ON", "YES", "TRUE") for v in _OFFLINE_VARS)
 
 
 def serving_template(spec: Spec, tokenizer: Any) -> str:

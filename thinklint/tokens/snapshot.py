@@ -56,6 +56,10 @@ class SnapshotTokenizer:
             out["offset_mapping"] = enc.offsets
         return out
 
+    def __len__(self) -> int:
+        size: int = self.backend_tokenizer.get_vocab_size(with_added_tokens=True)
+        return size
+
     def decode(self, ids: Any, skip_special_tokens: bool = False) -> str:
         ids = [ids] if isinstance(ids, int) else list(ids)
         text: str = self.backend_tokenizer.decode(ids, skip_special_tokens=skip_special_tokens)
@@ -119,6 +123,8 @@ def _same(real: Any, shim: SnapshotTokenizer) -> bool:
     for token in (*specials, *added, "hello", "\u0120the", "no-such-token-\u2603"):
         if shim.convert_tokens_to_ids(token) != real.convert_tokens_to_ids(token):
             return False
+    if len(shim) != len(real):
+        return False
     if sorted(shim.added_tokens_decoder) != sorted(getattr(real, "added_tokens_decoder", {})):
         return False
     return all(getattr(shim, name) == getattr(real, name, None) for name in _ID_ATTRS)

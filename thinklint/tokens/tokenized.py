@@ -40,9 +40,24 @@ def _single_id(tokenizer: Any, text: str | None) -> int | None:
     return ids[0] if len(ids) == 1 else None
 
 
+def out_of_vocabulary(input_ids: Sequence[int], tokenizer: Any) -> str | None:
+    """The first input id that the tokenizer does not have, described; None when it has them all.
+
+    (Labels are compared with their input tokens by the mask rules, and a label that is not a token
+    id is what the dry run reports; an input id outside the vocabulary cannot even be decoded.)"""
+    size = len(tokenizer)
+    bad = next((i for i, x in enumerate(input_ids) if not 0 <= x < size), None)
+    if bad is not None:
+        return f"input_ids[{bad}] = {input_ids[bad]} is not a token id of the tokenizer (it has {size:,})"
+    return None
+
+
 def encode_tokenized(input_ids: Sequence[int], labels: Sequence[int], profile: Profile, tokenizer: Any) -> Encoding:
     if len(input_ids) != len(labels):
         raise LabelError(f"input_ids has {len(input_ids)} tokens but labels has {len(labels)}")
+    unknown = out_of_vocabulary(input_ids, tokenizer)
+    if unknown:
+        raise LabelError(unknown)
     ids = list(input_ids)
     header = tokenizer.encode(profile.turns["assistant_header"], add_special_tokens=False)
     eot_ids = {i for i in (_single_id(tokenizer, e) for e in profile.end_of_turn) if i is not None}
