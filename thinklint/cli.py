@@ -124,13 +124,18 @@ def main(verbose: bool) -> None:
               help="Include fixes that may change what a sample means (with --fix or --diff).")
 @click.option("--diff", is_flag=True,
               help="Print the fixes as a unified diff instead of writing them; exit 1 if there is a diff.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1),
+              help="Worker processes (default: one per CPU; fewer when the input is small).")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write .thinklint_cache/.")
+@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="ray: shards as Ray tasks (pip install 'thinklint[ray]'; RAY_ADDRESS for a cluster).")
 @ALLOW_OUTSIDE_ROOT
 @guarded
 def check(paths: tuple[str, ...], config: Path | None, select: str | None, ignore: str | None,
           extend_select: str | None, output_format: str, output_file: str | None, statistics: bool,
           exit_zero: bool, baseline: Path | None, write_baseline: Path | None, trust_remote_code: bool,
           max_line_bytes: int | None, max_views: int, fix: bool, unsafe_fixes: bool, diff: bool,
-          allow_outside_root: bool) -> None:
+          jobs: int | None, no_cache: bool, engine: str, allow_outside_root: bool) -> None:
     """Check the spec's datasets (or just PATHS, as pre-commit passes them)."""
     settings = Settings(
         config=config, paths=paths, select=_codes(select), ignore=_codes(ignore) or (),
@@ -139,10 +144,40 @@ def check(paths: tuple[str, ...], config: Path | None, select: str | None, ignor
         baseline=baseline, write_baseline=write_baseline,
         verbose=bool(click.get_current_context().find_root().params.get("verbose")),
         color=_color(output_file), trust_remote_code=trust_remote_code, max_line_bytes=max_line_bytes,
-        max_views=max_views, fix=fix, unsafe_fixes=unsafe_fixes, diff=diff,
-        allow_outside_root=allow_outside_root,
+        max_views=max_views, fix=fix, unsafe_fixes=unsafe_fixes, diff=diff, jobs=jobs, use_cache=not no_cache,
+        engine=engine, allow_outside_root=allow_outside_root,
     )
     sys.exit(run_check(settings))
+
+
+@main.group("cache")
+def cache_group() -> None:
+    """The incremental cache (.thinklint_cache/ beside the spec)."""
+
+
+@cache_group.command("clean")
+@click.option("--config", type=click.Path(dir_okay=False, path_type=Path), help="The spec (default: found upward).")
+@guarded
+def cache_clean(config: Path | None) -> None:
+    """Remove the cache of this project."""
+    from thinklint.cache import CACHE_DIR, cache_root, clean
+    from thinklint.spec import find_spec
+
+    path = config or find_spec(Path.cwd())
+    root = cache_root(load_spec_light(path)) if path is not None else Path.cwd() / CACHE_DIR
+    click.echo(f"removed {root}" if clean(root) else f"no cache at {root}")
+
+
+def load_spec_light(path: Path) -> Any:
+    """The spec, for its folder only: a spec with errors still has a cache that can be removed."""
+    from types import SimpleNamespace
+
+    from thinklint.spec import load_spec
+
+    try:
+        return load_spec(path, remember=False)
+    except SourceError:
+        return SimpleNamespace(root=path.resolve().parent)
 
 
 @main.command("check-spec")

@@ -8,7 +8,7 @@ structural run never imports transformers.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
 from thinklint.model import Sample, Violation
 from thinklint.profiles import Profile
@@ -49,6 +49,8 @@ class DatasetStats:
 
 SampleCheck = Callable[[Sample, Context, Mapping[str, Any]], Iterable[Violation]]
 DatasetCheck = Callable[[DatasetStats, Context, Mapping[str, Any]], Iterable[Violation]]
+#: work a check can do for a whole batch of samples before it sees them one by one (see `Check.prepare`)
+PrepareCheck = Callable[[Sequence[Sample], Context, Mapping[str, Any]], None]
 #: reads what a forward pass measured for one sample (`thinklint dryrun`)
 DryrunCheck = Callable[["SampleLoss", Context, Mapping[str, Any]], Iterable[Violation]]
 
@@ -60,10 +62,13 @@ class Check:
     `structural` checks run on every record, including those that did not normalise (the format
     rules that report why); the others only see samples that normalised cleanly. `dryrun` reads
     the forward pass of `thinklint dryrun`: a mask rule can have both a static `sample` check and
-    a `dryrun` confirmation; a rule of `stage: dryrun` has only the latter.
+    a `dryrun` confirmation; a rule of `stage: dryrun` has only the latter. `prepare`, when set, is
+    called with a batch of samples before the check sees them one by one: it may do the batch's
+    expensive work in one go (tokenizing TPL001's serving prompts), never decide a finding.
     """
 
     sample: SampleCheck | None = None
     dataset: DatasetCheck | None = None
     structural: bool = False
     dryrun: DryrunCheck | None = None
+    prepare: PrepareCheck | None = None

@@ -15,14 +15,17 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from thinklint.confine import check_path
 from thinklint.context import Context, DatasetStats
+from thinklint.facts import SampleFacts, place, sample_facts, thinking_code
 from thinklint.fsutil import real
 from thinklint.model import Finding, Location, Problem, Sample, Violation
 from thinklint.profiles import Profile
-from thinklint.readers.files import DEFAULT_MAX_LINE_BYTES, FileError, read_records
+from thinklint.readers.files import DEFAULT_MAX_LINE_BYTES, FileError, Record, decode, read_records
 from thinklint.readers.formats import normalise
+from thinklint.readers.shards import Shard
 from thinklint.selection import ActiveRule, Selection
 from thinklint.spec import DatasetSpec, Spec
 from thinklint.think import is_thinking
+from thinklint.yamlsrc import SourceError
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,8 @@ class WorkItem:
     path: Path | None  # None: a dataset-level notice with no file
     display: str
     notice: Problem | None = None
+    #: a byte range of a large JSONL file (parallel runs); None: the whole file
+    shard: Shard | None = None
 
 
 @dataclass
@@ -43,6 +48,10 @@ class FileResult:
     non_thinking: int = 0
     errors: list[str] = field(default_factory=list)  # internal errors (a rule crashed)
     file: bool = False  # a data file was opened (not a dataset-level notice)
+    #: (digest, facts) of every sample in file order, when asked for (the cache keeps them); None: not kept
+    facts: list[tuple[str, SampleFacts]] | None = None
+    #: samples checked in this run (not taken from the cache)
+    fresh: int = 0
     #: untruncated token length -> number of samples; filled only when token rules ran (the encoding
     #: is then already cached, so counting it is free; structural runs never encode)
     lengths: dict[int, int] = field(default_factory=dict)
@@ -114,18 +123,27 @@ def stamp(active: ActiveRule, loc: Location, v: Violation, digest: str) -> Findi
 
 
 def run_rules(sample: Sample, ctx: Context, selection: Selection, out: FileResult) -> None:
+    ok = sample.ok  # a property that scans the sample's problems: once, not once per rule
+    ignores = bool(selection.per_file_ignores)
     for active in selection.rules:
         check = active.rule.check
-        if check.sample is None or not (sample.ok or check.structural):
+        if check.sample is None or not (ok or check.structural):
             continue
-        if selection.ignored_for(sample.location.path, active.rule.code):
+        if ignores and selection.ignored_for(sample.location.path, active.rule.code):
             continue
         try:
             for v in check.sample(sample, ctx, active.options):
                 out.findings.append(stamp(active, sample.location, v, sample.digest))
+        except SourceError:
+            raise  # the configuration is wrong (a tokenizer that cannot load): no rule can run
         except Exception as exc:  # a crashing rule is our bug: report it, keep checking
             where = f"{sample.location.path}:{sample.location.line or sample.location.index}"
             out.errors.append(f"rule {active.rule.code} failed on {where}: {exc!r}\n{traceback.format_exc()}")
+
+
+#: samples normalised, and (for token rules) tokenized, together: large enough that one tokenizer call
+#: amortises its overhead, small enough that memory stays flat and progress stays smooth
+BATCH = 64
 
 
 def check_sample(sample: Sample, ctx: Context, selection: Selection) -> FileResult:
@@ -136,49 +154,153 @@ def check_sample(sample: Sample, ctx: Context, selection: Selection) -> FileResu
     return out
 
 
-def _count_length(sample: Sample, ctx: Context, out: FileResult) -> None:
+def _length(sample: Sample, ctx: Context) -> int | None:
+    """The sample's untruncated token length (for the HTML report), None when it has no encoding."""
     try:
-        encoded = ctx.tokens.encode(sample, ctx.dataset)  # a cache hit: the token rules just encoded it
+        encoded = ctx.tokens.encode(sample, ctx.dataset)  # a hit: prepared with the batch, or the rules encoded it
+    except SourceError:
+        raise
     except Exception:  # a crash here is already reported by the rule that met it first
-        return
+        return None
     full = getattr(encoded, "full_length", None)  # Unencodable has none: other rules say why
-    if isinstance(full, int):
-        out.lengths[full] = out.lengths.get(full, 0) + 1
+    return full if isinstance(full, int) else None
+
+
+def _batches(records: Iterator[Record], size: int) -> Iterator[list[Record]]:
+    """Records in lists of `size`; the records read before a `FileError` are still handed out first."""
+    batch: list[Record] = []
+    try:
+        for record in records:
+            batch.append(record)
+            if len(batch) >= size:
+                yield batch
+                batch = []
+    except FileError:
+        if batch:
+            yield batch
+        raise
+    if batch:
+        yield batch
+
+
+def prepare_batch(samples: list[Sample], ctx: Context, selection: Selection) -> None:
+    """Let the selected checks do a batch's expensive work up front (one tokenizer call for all of it).
+
+    Purely an optimisation: a failure here is ignored, and the rules meet (and report) it themselves.
+    """
+    ready = [s for s in samples if s.ok]
+    if not ready:
+        return
+    if _wants_lengths(ctx, selection):  # every sample's encoding is read, for its length
+        try:
+            ctx.tokens.prefetch(ready, ctx.dataset)
+        except SourceError:
+            raise
+        except Exception:  # noqa: BLE001 - see the docstring
+            pass
+    for active in selection.rules:
+        prepare = active.rule.check.prepare
+        if prepare is None or selection.ignored_for(ready[0].location.path, active.rule.code):
+            continue
+        try:
+            prepare(ready, ctx, active.options)
+        except SourceError:
+            raise
+        except Exception:  # noqa: BLE001 - see the docstring
+            pass
+
+
+#: told (samples, bytes) as a file is read, for progress bars
+Progress = Callable[[int, int], None]
+
+
+def _cacheable(record: Record) -> bool:
+    # an over-long line's digest covers only its first bytes, and notices (a BOM) have none
+    return record.index is not None and record.error_kind != "line_too_long"
+
+
+def _wants_lengths(ctx: Context, selection: Selection) -> bool:
+    return selection.needs_tokenizer and ctx.token_factory is not None
+
+
+def _count(out: FileResult, thinking: int | None, length: int | None) -> None:
+    out.samples += 1
+    out.thinking += thinking == 1
+    out.non_thinking += thinking == 0
+    if length is not None:
+        out.lengths[length] = out.lengths.get(length, 0) + 1
+
+
+def _normalise(record: Record, item: WorkItem, ctx: Context, out: FileResult) -> Sample | None:
+    try:
+        return normalise(decode(record), item.dataset, item.display, ctx.profile, ctx.special_tokens)
+    except Exception as exc:  # a normaliser that crashes is our bug: report it, keep checking
+        where = f"{item.display}:{record.line or record.index}"
+        out.errors.append(f"reading failed on {where}: {exc!r}\n{traceback.format_exc()}")
+        return None
+
+
+def _check_batch(records: list[Record], item: WorkItem, ctx: Context, selection: Selection, out: FileResult,
+                 known: Mapping[str, SampleFacts] | None) -> None:
+    hits = [known.get(r.digest) if known is not None and _cacheable(r) else None for r in records]
+    samples: dict[int, Sample | None] = {pos: _normalise(r, item, ctx, out)
+                                         for pos, r in enumerate(records) if hits[pos] is None}
+    prepare_batch([s for s in samples.values() if s is not None], ctx, selection)
+    lengths = _wants_lengths(ctx, selection)
+    for pos, record in enumerate(records):
+        hit = hits[pos]
+        if hit is not None:
+            _count(out, hit[0], hit[2])
+            out.findings.extend(place(hit, item.display, record.line, record.index, record.digest))
+            if out.facts is not None:
+                out.facts.append((record.digest, hit))
+            continue
+        sample = samples[pos]
+        if sample is None:  # the normaliser crashed (reported): counted, never cached
+            out.samples += record.index is not None
+            continue
+        out.fresh += record.index is not None
+        found, failed = len(out.findings), len(out.errors)
+        run_rules(sample, ctx, selection, out)
+        if record.index is None:
+            continue
+        thinking = is_thinking(sample, ctx.profile) if sample.ok and sample.messages else None
+        length = _length(sample, ctx) if lengths and sample.ok else None
+        _count(out, thinking_code(thinking), length)
+        if out.facts is not None and _cacheable(record) and len(out.errors) == failed:  # a crash is not a result
+            out.facts.append((record.digest, sample_facts(thinking, out.findings[found:], length)))
 
 
 def check_file(item: WorkItem, ctx: Context, selection: Selection,
-               max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> FileResult:
-    out = FileResult(item.display, item.dataset.name)
-    lengths = selection.needs_tokenizer and ctx.token_factory is not None
+               max_line_bytes: int = DEFAULT_MAX_LINE_BYTES, batch: int = BATCH,
+               progress: Progress | None = None, known: Mapping[str, SampleFacts] | None = None,
+               collect: bool = False) -> FileResult:
+    """Check one file (or shard); pure but for reading it.
+
+    `known` maps sample digests to facts a cache kept: those samples are not parsed nor checked,
+    their findings are stamped with their current place. With `collect`, the result lists every
+    sample's facts in file order (`FileResult.facts`), for the cache to keep.
+    """
+    out = FileResult(item.display, item.dataset.name, facts=[] if collect else None)
     if item.notice is not None or item.path is None:
         notice = item.notice or Problem("no_files", "no file")
         run_rules(Sample(Location(item.display, None, None), item.dataset.name, item.dataset.format,
                          problems=(notice,)), ctx, selection, out)
         return out
-    out.file = True
+    out.file = item.shard is None or item.shard.first  # a file counts once, however many shards it has
     try:
-        for record in read_records(item.path, max_line_bytes):
-            try:
-                sample = normalise(record, item.dataset, item.display, ctx.profile, ctx.special_tokens)
-            except Exception as exc:  # a normaliser that crashes is our bug: report it, keep checking
-                where = f"{item.display}:{record.line or record.index}"
-                out.errors.append(f"reading failed on {where}: {exc!r}\n{traceback.format_exc()}")
-                out.samples += record.index is not None
-                continue
-            if record.index is not None:
-                out.samples += 1
-                if sample.ok and sample.messages:
-                    thinking = is_thinking(sample, ctx.profile)
-                    out.thinking += thinking is True
-                    out.non_thinking += thinking is False
-            run_rules(sample, ctx, selection, out)
-            if lengths and sample.ok and record.index is not None:
-                _count_length(sample, ctx, out)
+        records = read_records(item.path, max_line_bytes, item.shard, lazy=known is not None)
+        for chunk in _batches(records, batch):
+            _check_batch(chunk, item, ctx, selection, out, known)
+            if progress is not None:
+                progress(sum(r.index is not None for r in chunk), sum(r.nbytes for r in chunk))
     except FileError as exc:
+        out.facts = None  # an unreadable file is not cached: the next run must read it again
         run_rules(Sample(Location(item.display, None, None), item.dataset.name, item.dataset.format,
                          problems=(Problem("unreadable", f"{exc}"),)), ctx, selection, out)
     else:
-        if not out.samples:  # an empty file trains nothing, and `datasets` refuses to load one
+        # an empty file trains nothing, and `datasets` refuses to load one; a shard is not a file
+        if not out.samples and item.shard is None:
             empty = Problem("empty_file", "the file holds no samples")
             run_rules(Sample(Location(item.display, None, None), item.dataset.name, item.dataset.format,
                              problems=(empty,)), ctx, selection, out)

@@ -89,10 +89,26 @@ class _Range:
         return self._r[index]
 
 
+#: the sandbox's verdict on (type of object, attribute name): its checks look at nothing else
+#: (underscore names, internal attributes of functions/frames/..., mutating methods of known mutable
+#: types, all by isinstance), so one verdict per pair is exact and saves a fifth of a render
+_SAFE_ATTRIBUTES: dict[tuple[type, str], bool] = {}
+
+
 class _Env(ImmutableSandboxedEnvironment):
     intercepted_binops = frozenset({"*", "+", "**", "%"})
     code_generator_class = BudgetCodeGenerator
     checked_concat = staticmethod(checked_concat)  # what BudgetCodeGenerator compiles `~` to
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        key = (type(obj), attr)
+        verdict = _SAFE_ATTRIBUTES.get(key)
+        if verdict is None:
+            verdict = super().is_safe_attribute(obj, attr, value)
+            if len(_SAFE_ATTRIBUTES) >= 4096:  # attribute names come from templates: bounded, but be sure
+                _SAFE_ATTRIBUTES.clear()
+            _SAFE_ATTRIBUTES[key] = verdict
+        return verdict
 
     def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
         tick()
@@ -180,9 +196,10 @@ class _Namespace(jinja2.utils.Namespace):
             guard(value)
 
 
-def _build_env() -> _Env:
-    env = _Env(trim_blocks=True, lstrip_blocks=True, extensions=[_GenerationTag, jinja2.ext.loopcontrols],
-               finalize=finalize)
+def _build_env(sandboxed: bool = True) -> jinja2.Environment:
+    cls = _Env if sandboxed else jinja2.Environment
+    env = cls(trim_blocks=True, lstrip_blocks=True, extensions=[_GenerationTag, jinja2.ext.loopcontrols],
+              finalize=finalize)
     env.filters["tojson"] = _tojson
     for name in FILTER_CHECKS:
         env.filters[name] = checked_filter(name, env.filters[name])
@@ -195,25 +212,31 @@ def _build_env() -> _Env:
 
 
 _ENV = _build_env()
+#: for vetted templates only (`ChatTemplate.trusted`: known official templates, pinned by hash, whose
+#: renders the tests compare with the sandbox's): the same filters, globals and limits on output, time,
+#: ranges and namespaces, without the sandbox's checks on every attribute access, call and operator,
+#: which triple a render's cost
+_PLAIN_ENV = _build_env(sandboxed=False)
 _CACHE_MAX = 256
-_CACHE: OrderedDict[str, jinja2.Template] = OrderedDict()
+_CACHE: OrderedDict[tuple[str, bool], jinja2.Template] = OrderedDict()
 _LOCK = threading.Lock()
 #: how often each template text ran out of time (see MAX_TIMEOUTS)
 _TIMEOUTS: dict[str, int] = {}
 
 
-def compile_template(text: str) -> jinja2.Template:
+def compile_template(text: str, trusted: bool = False) -> jinja2.Template:
     """Compile once per template text (bounded LRU cache); syntax errors become `TemplateError`."""
+    key = (text, trusted)
     with _LOCK:
-        hit = _CACHE.get(text)
+        hit = _CACHE.get(key)
         if hit is not None:
-            _CACHE.move_to_end(text)
+            _CACHE.move_to_end(key)
             return hit
     # jinja folds constant expressions at compile time ('x'|center(10**9) included): under a budget,
     # an oversized one raises, which jinja takes as "not constant" and leaves to the render's budget
     token = BUDGET.set(Budget(time.monotonic() + DEFAULT_TIMEOUT, DEFAULT_MAX_CHARS))
     try:
-        compiled = _ENV.from_string(text)
+        compiled = (_PLAIN_ENV if trusted else _ENV).from_string(text)
     except jinja2.TemplateError as exc:
         raise TemplateError(f"cannot compile chat template: {type(exc).__name__}: {exc}") from None
     except (RecursionError, MemoryError, SyntaxError, ValueError) as exc:
@@ -223,7 +246,7 @@ def compile_template(text: str) -> jinja2.Template:
     finally:
         BUDGET.reset(token)
     with _LOCK:
-        _CACHE[text] = compiled
+        _CACHE[key] = compiled
         while len(_CACHE) > _CACHE_MAX:
             _CACHE.popitem(last=False)
     return compiled
@@ -278,9 +301,9 @@ def _prepare_messages(messages: Sequence[Mapping[str, Any]], alias_reasoning: bo
 def render(template: str, messages: Sequence[Mapping[str, Any]], *, add_generation_prompt: bool = False,
            tools: Sequence[Mapping[str, Any]] | None = None, documents: Sequence[Mapping[str, Any]] | None = None,
            alias_reasoning: bool = True, max_chars: int | None = None, timeout: float | None = None,
-           now: datetime | None = None, **kwargs: Any) -> str:
+           now: datetime | None = None, trusted: bool = False, **kwargs: Any) -> str:
     """Render `messages` with the chat template text `template`, as ``tokenizer.apply_chat_template(...,
-    tokenize=False)`` would.
+    tokenize=False)`` would. `trusted`: a vetted template, rendered outside the sandbox (see `_PLAIN_ENV`).
 
     Pass the tokenizer's special tokens (``bos_token``, ``eos_token``, ...) and template switches
     (``enable_thinking``...) as keyword arguments; like transformers, undefined ones stay undefined.
@@ -295,7 +318,7 @@ def render(template: str, messages: Sequence[Mapping[str, Any]], *, add_generati
         if _TIMEOUTS.get(template, 0) >= MAX_TIMEOUTS:
             raise TemplateTimeoutError(f"chat template exceeded its time limit {MAX_TIMEOUTS} times; "
                                        "not rendered again")
-    compiled = compile_template(template)
+    compiled = compile_template(template, trusted)
     context = {
         "messages": _prepare_messages(messages, alias_reasoning),
         "tools": _plain(list(tools)) if tools is not None else None,
@@ -342,6 +365,8 @@ class ChatTemplate:
     text: str
     name: str = ""
     special_tokens: Mapping[str, str] | None = None
+    #: a vetted template (by hash): rendered without the sandbox, identically and three times faster
+    trusted: bool = False
 
     @property
     def sha256(self) -> str:
@@ -354,4 +379,5 @@ class ChatTemplate:
     def render(self, messages: Sequence[Mapping[str, Any]], *, add_generation_prompt: bool = False,
                **kwargs: Any) -> str:
         merged = {**(self.special_tokens or {}), **kwargs}
-        return render(self.text, messages, add_generation_prompt=add_generation_prompt, **merged)
+        return render(self.text, messages, add_generation_prompt=add_generation_prompt, trusted=self.trusted,
+                      **merged)

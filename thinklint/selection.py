@@ -13,8 +13,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-import jsonschema
-
 from thinklint.catalog import Rule
 from thinklint.fsutil import real
 from thinklint.spec import RulesSpec
@@ -119,6 +117,8 @@ def select_rules(rules: Mapping[str, Rule], spec_rules: RulesSpec, *, has_tokeni
             raise SourceError(source, at, key, f"no rule {code} (`thinklint rules` lists them)")
         merged = {**rule.default_options(), **given}
         if rule.options_schema:
+            import jsonschema  # only options need it, and it is a third of a structural run's start-up
+
             try:
                 jsonschema.validate(merged, rule.options_schema)
             except jsonschema.ValidationError as exc:

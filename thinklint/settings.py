@@ -19,8 +19,10 @@ class Settings:
     exit_zero: bool = False
     baseline: Path | None = None
     write_baseline: Path | None = None
-    jobs: int | None = None
+    jobs: int | None = None  # None: one worker per CPU (fewer when the input is small)
     use_cache: bool = True
+    engine: str = "local"  # local | ray
+    progress: bool | None = None  # None: on a terminal, not under pre-commit or CI
     fix: bool = False
     unsafe_fixes: bool = False
     diff: bool = False

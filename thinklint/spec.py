@@ -145,11 +145,15 @@ def _pyproject_table(path: Path) -> dict[str, Any] | None:
     return table if isinstance(table, dict) else None
 
 
-def load_spec(path: Path, *, allow_outside_root: bool = False) -> Spec:
+def load_spec(path: Path, *, allow_outside_root: bool = False, remember: bool = True) -> Spec:
     """Load and validate a spec file; raises SourceError on the first problem in document order.
 
     Unless `allow_outside_root`, every file the spec names must resolve inside the repository root
     (thinklint.confine); a path that does not is a spec error, raised before the file is read.
+
+    With `remember`, a spec that validated once is not validated again while its content and the
+    schemas are unchanged (a marker under .thinklint_cache/): jsonschema alone costs a third of a
+    structural run's start-up. The root check is never skipped.
     """
     display = _display(path)
     try:
@@ -171,16 +175,35 @@ def load_spec(path: Path, *, allow_outside_root: bool = False) -> Spec:
         located = Located(table, {(): header} if header else {})
     else:
         located = load_yaml(text, display)
-    return build_spec(located, display, real(path).parent, path, allow_outside_root=allow_outside_root)
+    return build_spec(located, display, real(path).parent, path, allow_outside_root=allow_outside_root,
+                      remember=remember)
+
+
+def _validity_marker(value: Any, root: Path) -> Path:
+    import hashlib
+    import json
+
+    from thinklint import __version__
+    from thinklint.resources import data_dir
+
+    h = hashlib.sha256(json.dumps(value, sort_keys=True, default=repr).encode("utf-8"))
+    h.update(__version__.encode())
+    for schema_file in sorted(data_dir("schemas").glob("*.json")):
+        h.update(schema_file.read_bytes())
+    return root / ".thinklint_cache" / "specs" / h.hexdigest()[:32]
 
 
 def build_spec(located: Located, display: str, root: Path, path: Path | None = None, *,
-               allow_outside_root: bool = False) -> Spec:
+               allow_outside_root: bool = False, remember: bool = False) -> Spec:
     if not isinstance(located.value, dict):
         raise SourceError(display, located.line_of(()), "", "a spec must be a mapping with `version: 1`")
-    errors = validate(located, validator("thinklint"), display)
-    if errors:
-        raise errors[0]
+    marker = _validity_marker(located.value, root) if remember else None
+    if marker is None or not marker.exists():
+        errors = validate(located, validator("thinklint"), display)
+        if errors:
+            raise errors[0]
+        if marker is not None:
+            _mark_valid(marker)
     data = located.value
     props = schema("thinklint")["properties"]
 
@@ -209,6 +232,17 @@ def build_spec(located: Located, display: str, root: Path, path: Path | None = N
         located=located, source=display, boundary=boundary,
     )
     return spec
+
+
+def _mark_valid(marker: Path) -> None:
+    from thinklint.cache import ensure_root
+
+    try:
+        ensure_root(marker.parent.parent)
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+    except OSError:  # a read-only checkout validates every time
+        pass
 
 
 def _local(ref: str, root: Path) -> Path:

@@ -244,10 +244,19 @@ def _tokens(profile: Profile) -> list[tuple[str, str]]:
 
 def _hits(profile: Profile, token: str, text: str) -> list[int]:
     if profile.text_switches.get("parsed_by_template"):
-        # the template tests `token in content`: a substring, as it does
-        return [m.start() for m in re.finditer(re.escape(token), text)]
+        return list(_switch_hits(token, text, True, False))
     suffix = any(m is not None and m.user_suffix == token for m in (profile.thinking, profile.non_thinking))
-    return [m.start() for m in switch_regex(token, suffix).finditer(text)]
+    return list(_switch_hits(token, text, False, suffix))
+
+
+@lru_cache(maxsize=1024)
+def _switch_hits(token: str, text: str, substring: bool, suffix: bool) -> tuple[int, ...]:
+    """Where `token` occurs in `text` (memoised: several rules ask about the same message)."""
+    if token not in text:  # every match contains the token: a C substring search rules most texts out
+        return ()
+    if substring:  # the template tests `token in content`: a substring, as it does
+        return tuple(m.start() for m in re.finditer(re.escape(token), text))
+    return tuple(m.start() for m in switch_regex(token, suffix).finditer(text))
 
 
 @dataclass(frozen=True)

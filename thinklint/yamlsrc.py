@@ -17,6 +17,10 @@ class SourceError(Exception):
         self.path, self.line, self.key, self.message = path, line, key, message
         super().__init__(self.render())
 
+    def __reduce__(self) -> tuple[type[SourceError], tuple[str, int | None, str, str]]:
+        # raised in a worker process, it must cross back to the parent intact
+        return type(self), (self.path, self.line, self.key, self.message)
+
     def render(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else self.path
         return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
@@ -62,6 +66,15 @@ def _convert(node: yaml.Node, path: Path_, lines: dict[Path_, int], loader: _Loa
     if isinstance(node, yaml.SequenceNode):
         return [_convert(item, (*path, i), lines, loader) for i, item in enumerate(node.value)]
     return loader.construct_object(node, deep=True)
+
+
+def load_trusted(text: str) -> Any:
+    """thinklint's own packaged YAML (rules, profiles): validated by the test suite, loaded by libyaml.
+
+    No line map and no schema check at run time: they cost most of a structural run's start-up.
+    """
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
 
 
 def load_yaml(text: str, source: str) -> Located:

@@ -47,7 +47,7 @@ def test_identical_to_apply_chat_template(tokenizer, name):
                 try:
                     expected = tokenizer.apply_chat_template(conversation, tokenize=False, add_generation_prompt=agp,
                                                              **kwargs)
-                except Exception as exc:  # the template refused: we must refuse too
+                except Exception:  # the template refused: we must refuse too
                     with pytest.raises(TemplateError):
                         render(text, conversation, add_generation_prompt=agp, **special, **kwargs)
                     continue

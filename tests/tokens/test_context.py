@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from thinklint.cli import main
-from thinklint.model import Location, Message, Sample
+from thinklint.model import Message
 from thinklint.profiles import builtin_profiles
 from thinklint.spec import load_spec
 from thinklint.tokens.chat_template import assistant_spans, encode_text

@@ -12,6 +12,7 @@ from typing import Mapping
 from thinklint.checks import foreign, markers, mask, mode, rendering, template, think, trainer, truncation
 from thinklint.checks import format as fmt
 from thinklint.checks import dryrun
+from thinklint.checks.tokens_common import prepare_encodings as encodings
 from thinklint.context import Check
 
 __all__ = ["REGISTRY", "Check"]
@@ -56,16 +57,16 @@ REGISTRY: Mapping[str, Check] = {
     "MOD009": Check(sample=trainer.openai_thinking_off),
     "MOD010": Check(sample=rendering.template_drops_reasoning),
     "MOD011": Check(sample=mode.switch_not_read),
-    "MSK001": Check(sample=mask.supervised_prompt, dryrun=dryrun.supervised_prompt),
-    "MSK002": Check(sample=mask.no_supervised, dryrun=dryrun.no_supervised),
-    "MSK003": Check(sample=mask.eot_unsupervised),
+    "MSK001": Check(sample=mask.supervised_prompt, dryrun=dryrun.supervised_prompt, prepare=encodings),
+    "MSK002": Check(sample=mask.no_supervised, dryrun=dryrun.no_supervised, prepare=encodings),
+    "MSK003": Check(sample=mask.eot_unsupervised, prepare=encodings),
     "MSK004": Check(sample=mask.labels_misaligned),
-    "MSK005": Check(sample=mask.empty_think_policy, dryrun=dryrun.empty_think_policy),
-    "MSK006": Check(sample=mask.history_reasoning_policy),
+    "MSK005": Check(sample=mask.empty_think_policy, dryrun=dryrun.empty_think_policy, prepare=encodings),
+    "MSK006": Check(sample=mask.history_reasoning_policy, prepare=encodings),
     "MSK007": Check(dryrun=dryrun.loss_mismatch),
     "MSK008": Check(dryrun=dryrun.masked_label_leak),
-    "TPL001": Check(sample=template.prefix_invariant),
+    "TPL001": Check(sample=template.prefix_invariant, prepare=template.prepare_prompts),
     "TPL002": Check(sample=template.text_mismatch),
     "TPL003": Check(sample=template.reasoning_dropped),
-    "TRN001": Check(sample=truncation.over_cutoff),
+    "TRN001": Check(sample=truncation.over_cutoff, prepare=encodings),
 }

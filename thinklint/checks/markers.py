@@ -53,12 +53,35 @@ def _near_miss_regex(marker: str, style: str) -> re.Pattern[str] | None:
     return re.compile(head + r"\W+".join(words) + tail, re.IGNORECASE)
 
 
+_TAG_START = "(?:<|&lt;)"
+
+
+def _finditer(rx: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
+    """`rx.finditer(text)`; a tag pattern is tried only where a tag can start ('<' or '&'), found by
+    str.find in C: the regex engine would try every character of a long reasoning text instead."""
+    if not rx.pattern.startswith(_TAG_START):
+        yield from rx.finditer(text)
+        return
+    pos = 0
+    while True:
+        lt, amp = text.find("<", pos), text.find("&", pos)
+        if lt < 0 and amp < 0:
+            return
+        at = lt if amp < 0 or 0 <= lt < amp else amp
+        m = rx.match(text, at)
+        if m is None:
+            pos = at + 1
+        else:
+            yield m
+            pos = m.end()
+
+
 def has_near_miss(text: str, p: Profile) -> bool:
     """True when `text` holds something that looks like one of the profile's markers but is not."""
     exact = {mk.strip() for mk in (p.open, p.close) if mk}
     return any(h.group(0).strip() not in exact
                for mk in (p.open or "", p.close or "") if (rx := _near_miss_regex(mk, p.style))
-               for h in rx.finditer(text))
+               for h in _finditer(rx, text))
 
 
 def near_miss(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> Iterator[Violation]:
@@ -70,7 +93,7 @@ def near_miss(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> Iterator
     for turn, m in assistant_turns(sample):
         for key in ("content", *p.reasoning_fields, *p.ignored_fields):
             text = m.field_text(key) or ""
-            hits = [h for rx in rxs for h in rx.finditer(text) if h.group(0).strip() not in exact]
+            hits = [h for rx in rxs for h in _finditer(rx, text) if h.group(0).strip() not in exact]
             if hits:
                 hit = min(hits, key=lambda h: h.start()).group(0)
                 where = "" if key == "content" else f" (in {key!r})"

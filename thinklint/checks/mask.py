@@ -21,7 +21,8 @@ def supervised_prompt(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> 
     for seg in enc.of_kind("prompt"):
         n = enc.supervised_in(seg)
         if n:
-            at = next(i for i in range(seg.start, seg.end) if enc.labels[i] != IGNORE_INDEX)
+            at = enc.first_supervised_in(seg)
+            assert at is not None
             yield Violation(f"{n} prompt tokens before {turn_name(sample, seg.turn)} are supervised, from token "
                             f"{at}: {ctx.tokens.around(enc.input_ids, at)}", seg.turn + 1)
             return
@@ -29,7 +30,7 @@ def supervised_prompt(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> 
 
 def no_supervised(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> Iterator[Violation]:
     enc = encoded(sample, ctx)
-    if enc is None or enc.supervised:
+    if enc is None or enc.any_supervised:
         return
     if enc.truncated:
         yield Violation(f"no token is supervised after truncation to cutoff_len {ctx.spec.training.cutoff_len} "

@@ -2,20 +2,65 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator, Mapping, Sequence
 
-from thinklint.checks.tokens_common import encoded, first_supervised, render_failure, turn_name
+from thinklint.checks.tokens_common import encoded, first_supervised, prepare_encodings, render_failure, turn_name
 from thinklint.context import Context
 from thinklint.errors import TemplateError
 from thinklint.model import Sample, Violation
 from thinklint.think import reasoning_of
+from thinklint.tokens.encoding import common_prefix
 
 
 def _first_difference(a: list[int] | tuple[int, ...], b: list[int] | tuple[int, ...]) -> int:
-    return next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+    return common_prefix(a, b)
+
+
+def _checked_turns(sample: Sample, ctx: Context) -> Iterator[tuple[int, int, bool]]:
+    """(turn, its first supervised token, serving mode) for each turn the prefix invariant is checked on."""
+    if sample.format == "tokenized" or not sample.messages:
+        return
+    enc = encoded(sample, ctx)
+    if enc is None:
+        return
+    serving = ctx.tokens.serving
+    for turn in enc.turns:
+        c = first_supervised(enc, turn)
+        if c is None or sample.messages[turn].role != "assistant":
+            continue
+        yield turn, c, serving.thinking_for(reasoning_of(sample.messages[turn], ctx.profile).present)
+
+
+def _serving_prompt(sample: Sample, turn: int, thinking: bool, ctx: Context) -> str:
+    """The rendered serving prompt of `turn`, rendered once per batch (`prepare_prompts` renders it first)."""
+    key = ("prompt", sample.dataset, sample.location, sample.digest, turn, thinking)
+    hit = ctx.tokens.recall(key)
+    if hit is None:
+        try:
+            hit = ctx.tokens.serving.prompt(sample, turn, thinking)
+        except TemplateError as exc:
+            hit = exc
+        ctx.tokens.remember(key, hit)
+    if isinstance(hit, TemplateError):
+        raise hit
+    return str(hit)
+
+
+def prepare_prompts(samples: Sequence[Sample], ctx: Context, opts: Mapping[str, Any]) -> None:
+    """Render every serving prompt of the batch, then tokenize them all in one tokenizer call."""
+    prepare_encodings(samples, ctx, opts)
+    texts = []
+    for sample in samples:
+        for turn, _c, thinking in _checked_turns(sample, ctx):
+            try:
+                texts.append(_serving_prompt(sample, turn, thinking, ctx))
+            except TemplateError:
+                continue
+    ctx.tokens.tokenize_many(texts)
 
 
 def prefix_invariant(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> Iterator[Violation]:
+    tokens = ctx.tokens
     if sample.format == "tokenized" or not sample.messages:
         return
     enc = encoded(sample, ctx)
@@ -25,14 +70,9 @@ def prefix_invariant(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> I
             yield Violation(f"the training sequence cannot be built, so train/serve consistency cannot be "
                             f"checked: {failure}")
         return
-    tokens, serving = ctx.tokens, ctx.tokens.serving
-    for turn in enc.turns:
-        c = first_supervised(enc, turn)
-        if c is None or sample.messages[turn].role != "assistant":
-            continue
-        thinking = serving.thinking_for(reasoning_of(sample.messages[turn], ctx.profile).present)
+    for turn, c, thinking in _checked_turns(sample, ctx):
         try:
-            prompt = tokens.tokenize(serving.prompt(sample, turn, thinking))
+            prompt = tokens.tokenize(_serving_prompt(sample, turn, thinking, ctx))
         except TemplateError as exc:
             yield Violation(f"the serving template cannot render the prompt of {turn_name(sample, turn)}: {exc}",
                             turn + 1)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, Mapping, Sequence
+
 from thinklint.context import Context
 from thinklint.model import Sample
 from thinklint.tokens.encoding import Encoding  # no transformers: the encoding is plain data
@@ -11,6 +13,11 @@ def encoded(sample: Sample, ctx: Context, *, untruncated: bool = False) -> Encod
     """The sample as its trainer trains it; None when it has no encoding (other rules say why)."""
     result = ctx.tokens.encode(sample, ctx.dataset, untruncated=untruncated)
     return result if isinstance(result, Encoding) else None
+
+
+def prepare_encodings(samples: Sequence[Sample], ctx: Context, opts: Mapping[str, Any]) -> None:
+    """The `prepare` of every check that reads encodings: the batch encoded with one tokenizer call."""
+    ctx.tokens.prefetch(samples, ctx.dataset)
 
 
 def render_failure(sample: Sample, ctx: Context) -> str | None:
@@ -37,7 +44,7 @@ def turn_name(sample: Sample, turn: int) -> str:
 
 def first_supervised(enc: Encoding, turn: int) -> int | None:
     for seg in enc.of_turn(turn):
-        for i in range(seg.start, seg.end):
-            if enc.labels[i] != -100:
-                return i
+        at = enc.first_supervised_in(seg)
+        if at is not None:
+            return at
     return None

@@ -16,7 +16,10 @@ import re
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Iterator
+from typing import IO, TYPE_CHECKING, Any, Iterator
+
+if TYPE_CHECKING:
+    from thinklint.readers.shards import Shard
 
 #: a longer JSONL line (or JSON array element) is reported, not loaded: a runaway line must not
 #: exhaust memory
@@ -47,6 +50,17 @@ class Record:
     digest: str
     error: str | None = None
     error_kind: str | None = None
+    #: bytes of the file this record used up (JSONL: its line; elsewhere 0), for progress
+    nbytes: int = 0
+    #: the undecoded line of a lazily read JSONL record (`decode` parses it); None once decoded
+    raw: bytes | None = None
+
+
+def decode(record: Record) -> Record:
+    """A lazily read record, parsed (as an eager read would have parsed it); others unchanged."""
+    if record.raw is None or record.line is None or record.index is None:
+        return record
+    return _decode_one(record.raw, record.line, record.index, record.nbytes)
 
 
 def _reject_constant(name: str) -> Any:
@@ -95,10 +109,16 @@ def _open(path: Path) -> IO[bytes]:
         raise FileError(f"cannot open: {exc.strerror or exc}") from None
 
 
-def read_records(path: Path, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> Iterator[Record]:
-    """The file's records; a failure that ends the file (I/O, corrupt compression) is a FileError."""
+def read_records(path: Path, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+                 shard: Shard | None = None, lazy: bool = False) -> Iterator[Record]:
+    """Every record of `path`; with a `shard` (plain JSONL only), those of its byte range.
+
+    A failure that ends the file (I/O, corrupt compression) is a FileError. `lazy` JSONL records
+    carry their bytes and digest but are not parsed (see `decode`): a cache that knows the digest
+    needs no parse.
+    """
     try:
-        yield from _records(path, max_line_bytes)
+        yield from _records(path, max_line_bytes, shard, lazy)
     except _READ_ERRORS as exc:
         raise FileError(f"read failed: {_reason(exc)}") from None
 
@@ -107,10 +127,15 @@ def _reason(exc: BaseException) -> str:
     return str(getattr(exc, "strerror", None) or exc or type(exc).__name__)
 
 
-def _records(path: Path, max_line_bytes: int) -> Iterator[Record]:
+def _records(path: Path, max_line_bytes: int, shard: Shard | None, lazy: bool) -> Iterator[Record]:
     if path.is_dir():  # before the suffix: `path: data/math` is a folder, not an unsupported file type
         raise FileError(f"is a directory, expected a data file (a glob such as {path.name}/*.jsonl reads the files in it)")
     kind = file_kind(path)
+    if shard is not None and not shard.first:
+        with _open(path) as fh:
+            fh.seek(shard.start)
+            yield from _read_jsonl(fh, max_line_bytes, shard.line, shard.index, shard.end - shard.start, lazy)
+        return
     if kind == "parquet":
         yield from _read_parquet(path, max_line_bytes)
         return
@@ -124,13 +149,17 @@ def _records(path: Path, max_line_bytes: int) -> Iterator[Record]:
         if kind == "json" and first == b"[":
             yield from _read_array(fh, path, max_line_bytes)
         else:
-            yield from _read_jsonl(fh, max_line_bytes)
+            yield from _read_jsonl(fh, max_line_bytes, 0, 0, shard.end if shard is not None else None, lazy)
 
 
-def _read_jsonl(fh: IO[bytes], max_line_bytes: int) -> Iterator[Record]:
-    index = 0
-    lineno = 0
-    while True:
+def _read_jsonl(fh: IO[bytes], max_line_bytes: int, lineno: int = 0, index: int = 0,
+                limit: int | None = None, lazy: bool = False) -> Iterator[Record]:
+    """JSON lines from the current position; `lineno` lines and `index` samples came before it.
+
+    With `limit`, stop at the first line that starts `limit` bytes or more from where reading began.
+    """
+    used = 0
+    while limit is None or used < limit:
         try:
             raw, size, head = _read_line(fh, max_line_bytes)
         except _READ_ERRORS as exc:
@@ -138,10 +167,11 @@ def _read_jsonl(fh: IO[bytes], max_line_bytes: int) -> Iterator[Record]:
         if not size:
             return
         lineno += 1
+        used += size
         if raw is None:
             yield Record(lineno, index, None, digest_bytes(head),
                          f"line is {size:,} bytes, over the {max_line_bytes:,}-byte limit; not loaded",
-                         "line_too_long")
+                         "line_too_long", size)
             index += 1
             continue
         if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
@@ -150,7 +180,10 @@ def _read_jsonl(fh: IO[bytes], max_line_bytes: int) -> Iterator[Record]:
         stripped = raw.strip()
         if not stripped:
             continue
-        yield _decode_one(stripped, lineno, index)
+        if lazy:
+            yield Record(lineno, index, None, digest_bytes(stripped), nbytes=len(raw), raw=stripped)
+        else:
+            yield _decode_one(stripped, lineno, index, len(raw))
         index += 1
 
 
@@ -174,12 +207,12 @@ def _read_line(fh: IO[bytes], max_line_bytes: int) -> tuple[bytes | None, int, b
             return (b"".join(parts) if size <= max_line_bytes else None), size, first[:4096]
 
 
-def _decode_one(data: bytes, line: int | None, index: int) -> Record:
+def _decode_one(data: bytes, line: int | None, index: int, nbytes: int = 0) -> Record:
     digest = digest_bytes(data)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return Record(line, index, None, digest, f"not valid UTF-8 (byte {exc.start})", "invalid_json")
+        return Record(line, index, None, digest, f"not valid UTF-8 (byte {exc.start})", "invalid_json", nbytes)
     try:
         value = loads(text)
     except (ValueError, RecursionError) as exc:
@@ -188,10 +221,10 @@ def _decode_one(data: bytes, line: int | None, index: int) -> Record:
             reason = f"{reason} at column {exc.colno}"
         elif isinstance(exc, RecursionError):
             reason = "nested too deeply"
-        return Record(line, index, None, digest, f"not valid JSON: {reason}", "invalid_json")
+        return Record(line, index, None, digest, f"not valid JSON: {reason}", "invalid_json", nbytes)
     if _may_be_deep(data) and too_deep(value):
-        return Record(line, index, None, digest, DEPTH_MESSAGE, "invalid_json")
-    return Record(line, index, value, digest)
+        return Record(line, index, None, digest, DEPTH_MESSAGE, "invalid_json", nbytes)
+    return Record(line, index, value, digest, nbytes=nbytes)
 
 
 DEPTH_MESSAGE = f"nested more than {MAX_DEPTH} levels deep; not checked"

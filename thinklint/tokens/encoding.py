@@ -7,7 +7,8 @@ so every rule agrees with every other on where the prompt ends and the reasoning
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from itertools import groupby
+from typing import Protocol, Sequence
 
 #: the label of a token that takes no loss (cross-entropy's ignore_index, LLaMA-Factory's IGNORE_INDEX)
 IGNORE_INDEX = -100
@@ -81,6 +82,11 @@ class Encoding:
         return tuple(i for i, label in enumerate(self.labels) if label != IGNORE_INDEX)
 
     @property
+    def any_supervised(self) -> bool:
+        """True when some label takes loss (`bool(supervised)`, counted in C instead of listed)."""
+        return self.labels.count(IGNORE_INDEX) != len(self.labels)
+
+    @property
     def turns(self) -> tuple[int, ...]:
         """The assistant turns that still have at least one token after truncation."""
         return tuple(sorted({seg.turn for seg in self.segments}))
@@ -96,7 +102,14 @@ class Encoding:
 
     def supervised_in(self, seg: Segment) -> int:
         """How many tokens of `seg` take loss."""
-        return sum(1 for label in self.labels[seg.start : seg.end] if label != IGNORE_INDEX)
+        return seg.end - seg.start - self.labels[seg.start : seg.end].count(IGNORE_INDEX)
+
+    def first_supervised_in(self, seg: Segment) -> int | None:
+        """The position of the first token of `seg` that takes loss, None when all are masked."""
+        labels = self.labels[seg.start : seg.end]
+        if labels.count(IGNORE_INDEX) == len(labels):
+            return None
+        return seg.start + next(i for i, label in enumerate(labels) if label != IGNORE_INDEX)
 
     def is_supervised(self, seg: Segment) -> bool:
         """True when every token of `seg` takes loss."""
@@ -111,12 +124,53 @@ class Encoding:
         return all(label in (IGNORE_INDEX, tok) for tok, label in zip(self.input_ids, self.labels))
 
 
+def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
+    """The length of the longest common prefix of two id sequences.
+
+    Compared slice by slice (in C) rather than token by token: usually one is a prefix of the
+    other outright, else a bisection finds the first difference.
+    """
+    a, b = tuple(a), tuple(b)
+    n = min(len(a), len(b))
+    if a[:n] == b[:n]:
+        return n
+    lo, hi = 0, n  # invariant: a[:lo] == b[:lo] and a[:hi] != b[:hi]
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if a[:mid] == b[:mid]:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def segments_from_runs(runs: Sequence[tuple[str, int, int]]) -> tuple[Segment, ...]:
+    """Segments from runs of (kind, turn, count): `build_segments` of the runs spelled out token by
+    token, without spelling them out (adjacent runs of the same kind and turn merge, empty ones vanish)."""
+    segments: list[Segment] = []
+    start = end = 0
+    current: tuple[str, int] | None = None
+    for kind, turn, count in runs:
+        if count <= 0:
+            continue
+        if (kind, turn) != current:
+            if current is not None:
+                segments.append(Segment(current[0], current[1], start, end))
+            current, start = (kind, turn), end
+        end += count
+    if current is not None:
+        segments.append(Segment(current[0], current[1], start, end))
+    return tuple(segments)
+
+
 def build_segments(kinds: list[str], turns: list[int]) -> tuple[Segment, ...]:
-    """Runs of equal (kind, turn) per token, as segments."""
+    """Runs of equal (kind, turn) per token, as segments (groupby walks the tokens in C, not Python)."""
+    if len(kinds) != len(turns):
+        raise ValueError("kinds and turns differ in length")
     segments: list[Segment] = []
     start = 0
-    for i in range(1, len(kinds) + 1):
-        if i == len(kinds) or kinds[i] != kinds[start] or turns[i] != turns[start]:
-            segments.append(Segment(kinds[start], turns[start], start, i))
-            start = i
+    for (kind, turn), run in groupby(zip(kinds, turns)):
+        end = start + len(list(run))
+        segments.append(Segment(kind, turn, start, end))
+        start = end
     return tuple(segments)

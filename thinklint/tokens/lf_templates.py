@@ -12,7 +12,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from thinklint.resources import load_checked, trainers_dir
+from thinklint.resources import load_checked, packaged, trainers_dir
 from thinklint.yamlsrc import SourceError
 
 
@@ -178,8 +178,13 @@ def load_llamafactory_file(path: Path) -> LlamaFactoryModel:
 
 @cache
 def load_llamafactory() -> LlamaFactoryModel:
-    """The builtin model, rules/trainers/llamafactory.yaml (loaded once per process)."""
-    return load_llamafactory_file(trainers_dir() / "llamafactory.yaml")
+    """The builtin model, rules/trainers/llamafactory.yaml (loaded once per process).
+
+    Packaged data: loaded by libyaml without a run-time schema check, as the builtin rules and
+    profiles are (the tests validate it); a structural run loads it for MOD007.
+    """
+    path = trainers_dir() / "llamafactory.yaml"
+    return _build(packaged(path), str(path))
 
 
 def llamafactory_template(name: str) -> LlamaFactoryTemplate:

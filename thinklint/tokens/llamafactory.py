@@ -18,7 +18,7 @@ from typing import Any
 
 from thinklint.model import Message
 from thinklint.spec import TrainingSpec
-from thinklint.tokens.encoding import IGNORE_INDEX, Encoding, Tokenizer, build_segments
+from thinklint.tokens.encoding import IGNORE_INDEX, Encoding, Tokenizer, common_prefix, segments_from_runs
 from thinklint.tokens.lf_convert import LFExample, LlamaFactoryReject, convert
 from thinklint.tokens.lf_templates import (
     Element,
@@ -28,7 +28,8 @@ from thinklint.tokens.lf_templates import (
     load_llamafactory,
 )
 
-_Tokens = tuple[list[int], list[str]]  # ids and the kind of each
+#: ids, and what they are as runs of (kind, count): kinds are kept run by run, never token by token
+_Tokens = tuple[list[int], list[tuple[str, int]]]
 
 
 def remove_thought(template: LlamaFactoryTemplate, content: str) -> str:
@@ -101,7 +102,7 @@ def _encode_pairs(
     ]
     if template.reasoning:
         empty = tokenizer.encode(template.empty_thought, add_special_tokens=False)
-        empty_tokens: _Tokens = (empty, ["empty_think"] * len(empty))
+        empty_tokens: _Tokens = (empty, [("empty_think", len(empty))])
         last = len(contents) - 2
         for i in [last] if discarding else range(0, len(contents), 2):
             if has_thought(template, contents[i + 1]):
@@ -165,7 +166,7 @@ def _slots(
 ) -> _Tokens:
     """Apply a formatter and tokenize it; `kind` None means a response slot, split by content."""
     ids: list[int] = []
-    kinds: list[str] = []
+    kinds: list[tuple[str, int]] = []
     for element in slots:
         if isinstance(element, TokenElement):
             new_ids = [tokenizer.convert_tokens_to_ids(element.token)]
@@ -178,14 +179,14 @@ def _slots(
             if kind is not None:
                 new_ids = tokenizer.encode(text, add_special_tokens=False)
                 ids += new_ids
-                kinds += [kind] * len(new_ids)
+                kinds.append((kind, len(new_ids)))
                 continue
             new_ids, new_kinds = _split_response(text, span, template, tokenizer)
             ids += new_ids
             kinds += new_kinds
             continue
         ids += new_ids
-        kinds += [kind or "eot"] * len(new_ids)
+        kinds.append((kind or "eot", len(new_ids)))
     return ids, kinds
 
 
@@ -229,25 +230,26 @@ def _split_response(
     for _lo, hi, kind in _content_spans(text[start:end], template):
         cuts.append((start + hi, kind))
     cuts.append((len(text), "eot"))
-    kinds: list[str] = []
+    kinds: list[tuple[str, int]] = []
+    done = 0
+    # a tokenizer that knows its sections answers without re-encoding the prefix (tokens.fast)
+    prefix_tokens = getattr(tokenizer, "prefix_tokens", None)
     for boundary, kind in cuts:
-        upto = (
-            len(ids)
-            if boundary >= len(text)
-            else _common_prefix(ids, tokenizer.encode(text[:boundary], add_special_tokens=False))
-        )
-        kinds += [kind] * max(upto - len(kinds), 0)
+        if boundary >= len(text):
+            upto = len(ids)
+        elif prefix_tokens is not None:
+            upto = prefix_tokens(text, ids, boundary)
+        else:
+            upto = _common_prefix(ids, tokenizer.encode(text[:boundary], add_special_tokens=False))
+        if upto > done:
+            kinds.append((kind, upto - done))
+            done = upto
     return ids, kinds
 
 
 def _common_prefix(a: list[int], b: list[int]) -> int:
     """Tokens of `a` wholly before a character boundary; one that straddles it goes to what follows."""
-    n = 0
-    for x, y in zip(a, b):
-        if x != y:
-            break
-        n += 1
-    return n
+    return common_prefix(a, b)
 
 
 def _content_spans(content: str, template: LlamaFactoryTemplate) -> list[tuple[int, int, str]]:
@@ -325,6 +327,17 @@ def _parse_calls(text: str) -> list[tuple[str, str]]:
         ) from None
 
 
+def _take(runs: list[tuple[str, int]], n: int) -> list[tuple[str, int]]:
+    """The runs of the first `n` tokens (`kinds[:n]` of a token-by-token list)."""
+    out: list[tuple[str, int]] = []
+    for kind, count in runs:
+        if n <= 0:
+            break
+        out.append((kind, min(count, n)))
+        n -= count
+    return out
+
+
 def _assemble(
     pairs: list[tuple[_Tokens, _Tokens, int]],
     training: TrainingSpec,
@@ -335,7 +348,7 @@ def _assemble(
     full_length = sum(len(src[0]) + len(tgt[0]) for src, tgt, _ in pairs)
     eos = _special("eos_token", template, tokenizer)
     total = 1 if template.efficient_eos else 0
-    chunks: list[tuple[list[int], list[int], list[str], int]] = []
+    chunks: list[tuple[list[int], list[int], list[tuple[str, int]], int]] = []
     order = pairs[::-1] if training.mask_history else pairs
     for turn_idx, ((src_ids, src_kinds), (tgt_ids, tgt_kinds), turn) in enumerate(order):
         if total >= training.cutoff_len:
@@ -350,7 +363,8 @@ def _assemble(
         else:
             src_labels = [IGNORE_INDEX] * source_len
         tgt_labels = [IGNORE_INDEX] * target_len if training.mask_history and turn_idx != 0 else list(tgt)
-        chunk = (src + tgt, src_labels + tgt_labels, src_kinds[:source_len] + tgt_kinds[:target_len], turn)
+        kinds = _take(src_kinds, source_len) + _take(tgt_kinds, target_len)
+        chunk = (src + tgt, src_labels + tgt_labels, kinds, turn)
         if training.mask_history:
             chunks.insert(0, chunk)
         else:
@@ -358,22 +372,19 @@ def _assemble(
 
     input_ids: list[int] = []
     labels: list[int] = []
-    kinds: list[str] = []
-    turns: list[int] = []
+    runs: list[tuple[str, int, int]] = []  # (kind, turn, count)
     for ids, labs, knds, turn in chunks:
         input_ids += ids
         labels += labs
-        kinds += knds
-        turns += [turn] * len(ids)
+        runs += [(kind, turn, n) for kind, n in knds]
     if template.efficient_eos and eos:
         input_ids += eos
         labels += eos
-        kinds.append("eot")
-        turns.append(pairs[-1][2])
+        runs.append(("eot", pairs[-1][2], 1))
     return Encoding(
         input_ids=tuple(input_ids),
         labels=tuple(labels),
-        segments=build_segments(kinds, turns),
+        segments=segments_from_runs(runs),
         full_length=full_length + (1 if template.efficient_eos else 0),
         truncated=len(input_ids) < full_length + (1 if template.efficient_eos else 0),
     )

@@ -55,7 +55,37 @@ def _from_pretrained(auto: Any, where: str, trust: bool) -> Any:
     return auto.from_pretrained(where, trust_remote_code=trust)
 
 
-def load_tokenizer(spec: Spec, trust_remote_code: bool = False) -> Any:
+def load_tokenizer(spec: Spec, trust_remote_code: bool = False, snapshots: Path | None = None) -> Any:
+    """The spec's tokenizer; with `snapshots` (the cache folder), from a verified snapshot when there is
+    one (no transformers import, see `tokens.snapshot`), else through transformers, then snapshotted."""
+    folder = _snapshot_folder(spec, trust_remote_code, snapshots)
+    if folder is not None:
+        from thinklint.tokens import snapshot
+
+        found = snapshot.load(folder)
+        if found is not None:
+            return found
+    tokenizer = _load_with_transformers(spec, trust_remote_code)
+    if folder is not None and type(tokenizer).__module__.startswith("transformers."):  # no remote code
+        from thinklint.tokens import snapshot
+
+        snapshot.save(tokenizer, folder)
+    return tokenizer
+
+
+def _snapshot_folder(spec: Spec, trust_remote_code: bool, snapshots: Path | None) -> Path | None:
+    if snapshots is None or not spec.model.tokenizer:
+        return None
+    from thinklint.cache import tokenizer_fingerprint
+    from thinklint.tokens.snapshot import snapshot_dir
+
+    fingerprint = tokenizer_fingerprint(spec)
+    if fingerprint[0] == "hub" and fingerprint[2] is None:
+        return None  # a hub id whose revision the local cache does not name: nothing stable to key on
+    return snapshot_dir(snapshots, fingerprint, bool(trust_remote_code or spec.model.trust_remote_code))
+
+
+def _load_with_transformers(spec: Spec, trust_remote_code: bool) -> Any:
     try:
         from transformers import AutoTokenizer
     except ImportError:

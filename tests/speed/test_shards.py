@@ -1,0 +1,71 @@
+"""Shards of a JSONL file read, together, exactly as the whole file reads: lines, indices, digests, errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from thinklint.readers import shards as shards_module
+from thinklint.readers.files import decode, read_records
+from thinklint.readers.shards import Shard, plan_shards, shardable
+
+LINES = st.one_of(
+    st.builds(lambda n: json.dumps({"messages": [{"role": "user", "content": "x" * n}]}), st.integers(0, 90)),
+    st.sampled_from(["", " ", "\t", "\r", "  \r", "\x0b", "{bad", "[1, 2]", "\"s\"", "{\"a\": NaN}", "\xa0{}"]),
+)
+
+
+def _write(tmp: Path, lines: list[str], newline_at_end: bool, bom: bool) -> Path:
+    path = tmp / "d.jsonl"
+    data = "\n".join(lines) + ("\n" if newline_at_end else "")
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + data.encode("utf-8"))
+    return path
+
+
+def _records(path: Path, max_line: int, shards: list[Shard] | None, lazy: bool = False) -> list[tuple[object, ...]]:
+    if shards is None:
+        recs = list(read_records(path, max_line))
+    else:
+        recs = [r for s in shards for r in read_records(path, max_line, s, lazy=lazy)]
+    recs = [decode(r) for r in recs]
+    return [(r.line, r.index, r.digest, r.value, r.error, r.error_kind) for r in recs]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(LINES, max_size=40), newline_at_end=st.booleans(), bom=st.booleans(),
+       shard_bytes=st.integers(1, 400), max_line=st.sampled_from([40, 1 << 20]), lazy=st.booleans(),
+       piece=st.sampled_from([1, 7, 64, 4 << 20]))
+def test_shards_read_as_the_whole_file(tmp_path_factory: pytest.TempPathFactory, lines: list[str], newline_at_end: bool, bom: bool,
+                                       shard_bytes: int, max_line: int, lazy: bool, piece: int) -> None:
+    path = _write(tmp_path_factory.mktemp("s"), lines, newline_at_end, bom)
+    saved, shards_module._PIECE = shards_module._PIECE, piece  # shards are counted in pieces this big
+    try:
+        shards = plan_shards(path, shard_bytes, max_line)
+    finally:
+        shards_module._PIECE = saved
+    size = path.stat().st_size
+    assert shards[0].start == 0 and shards[-1].end == size
+    assert all(a.end == b.start for a, b in zip(shards, shards[1:]))
+    data = path.read_bytes()
+    assert all(s.start == 0 or data[s.start - 1:s.start] == b"\n" for s in shards)  # cut at line starts
+    assert _records(path, max_line, shards, lazy) == _records(path, max_line, None)
+
+
+def test_small_and_unshardable_files_are_one_shard(tmp_path: Path) -> None:
+    path = _write(tmp_path, ["{}"] * 10, True, False)
+    assert plan_shards(path, 1 << 20) == [Shard(0, path.stat().st_size, 0, 0)]
+    gz = tmp_path / "d.jsonl.gz"
+    gz.write_bytes(b"")
+    assert not shardable(gz) and not shardable(tmp_path / "d.json") and not shardable(tmp_path / "d.parquet")
+    assert shardable(path)
+
+
+def test_no_sliver_at_the_end(tmp_path: Path) -> None:
+    path = _write(tmp_path, ["{\"a\": 1}"] * 100, True, False)  # 9 bytes a line
+    shards = plan_shards(path, 400)  # 405 + 405 + 90: the last 90 bytes join the second shard
+    assert [(s.start, s.end) for s in shards] == [(0, 405), (405, 900)]
+    assert (shards[1].line, shards[1].index) == (45, 45)

@@ -1,0 +1,111 @@
+"""Tokenizer snapshots: later runs tokenize without importing transformers, and exactly as it does."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from thinklint.app import run_lint
+from thinklint.settings import Settings
+from thinklint.spec import load_spec
+from thinklint.tokens import snapshot
+from thinklint.tokens.loader import load_tokenizer
+
+from .corpus import make_project
+
+pytestmark = pytest.mark.tokens
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory: pytest.TempPathFactory, qwen3_available: None) -> tuple[Any, Any]:
+    """(the transformers tokenizer, the snapshot of it)."""
+    tmp = tmp_path_factory.mktemp("snap")
+    spec = load_spec(make_project(tmp, tokens=True, repeat=1), remember=False)
+    real = load_tokenizer(spec, snapshots=tmp / ".thinklint_cache")
+    assert type(real).__module__.startswith("transformers.")
+    shim = load_tokenizer(spec, snapshots=tmp / ".thinklint_cache")
+    assert isinstance(shim, snapshot.SnapshotTokenizer)
+    return real, shim
+
+
+PIECES = ["<|im_start|>", "<|im_end|>", "<think>", "</think>", "<|endoftext|>", "\n", "\n\n", " ", "\t", "é",
+          "e\u0301", "数学", "🙂", "'s", "a . b", "123", "Hello world", "\u00a0", "<tool_call>"]
+texts = st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=8)), max_size=12).map("".join)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=texts)
+def test_the_snapshot_answers_as_transformers(pair: tuple[Any, Any], text: str) -> None:
+    real, shim = pair
+    for special in (False, True):
+        ids = real.encode(text, add_special_tokens=special)
+        assert shim.encode(text, add_special_tokens=special) == ids
+        assert shim.decode(ids) == real.decode(ids, skip_special_tokens=False)
+        assert shim.decode(ids, skip_special_tokens=True) == real.decode(ids, skip_special_tokens=True)
+    want = real(text, add_special_tokens=False, return_offsets_mapping=True)
+    got = shim(text, add_special_tokens=False, return_offsets_mapping=True)
+    assert got["input_ids"] == want["input_ids"]
+    assert [tuple(o) for o in got["offset_mapping"]] == [tuple(o) for o in want["offset_mapping"]]
+
+
+def test_the_snapshot_keeps_what_the_token_layer_reads(pair: tuple[Any, Any]) -> None:
+    real, shim = pair
+    assert shim.chat_template == real.chat_template
+    assert shim.special_tokens_map == real.special_tokens_map
+    assert (shim.eos_token_id, shim.pad_token_id, shim.bos_token_id) == (real.eos_token_id, real.pad_token_id,
+                                                                         real.bos_token_id)
+    assert {i: str(t) for i, t in shim.added_tokens_decoder.items()} == {
+        i: str(t) for i, t in real.added_tokens_decoder.items()}
+    for token in ("<|im_end|>", "<think>", "</think>", "nonexistent-token"):
+        assert shim.convert_tokens_to_ids(token) == real.convert_tokens_to_ids(token)
+
+
+def test_a_second_run_imports_neither_transformers_nor_torch(tmp_path: Path, qwen3_available: None) -> None:
+    spec = make_project(tmp_path, tokens=True, repeat=1)
+    code = ("import sys\nfrom thinklint.cli import main\n"
+            "try:\n    main(['check', '--exit-zero', '--select', 'MSK,TPL,TRN', '--jobs', '1'])\n"
+            "except SystemExit:\n    pass\n"
+            "print('HEAVY', [m for m in ('transformers', 'torch') if m in sys.modules])")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
+    first = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert "HEAVY ['transformers', 'torch']" in first.stdout, first.stderr
+    (tmp_path / "big.jsonl").write_text((tmp_path / "big.jsonl").read_text() + json.dumps(
+        {"messages": [{"role": "user", "content": "new"}, {"role": "assistant", "content": "<think>\nr\n</think>\n\nA"}]})
+        + "\n")  # a new sample: the token layer must run
+    second = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert "HEAVY []" in second.stdout, second.stderr
+    assert spec.is_file()
+
+
+def test_findings_with_a_snapshot_equal_findings_through_transformers(tmp_path: Path, qwen3_available: None) -> None:
+    spec = make_project(tmp_path, tokens=True, repeat=2)
+    fresh, _, _ = run_lint(load_spec(spec, remember=False), Settings(use_cache=False))
+    run_lint(load_spec(spec), Settings(select=("FMT",)))  # writes the snapshot (and caches FMT only)
+    assert not (tmp_path / ".thinklint_cache" / "tokenizers").exists()  # no token rule: no tokenizer
+    run_lint(load_spec(spec), Settings(select=("MSK001",)))
+    (folder,) = (tmp_path / ".thinklint_cache" / "tokenizers").iterdir()
+    assert (folder / "meta.json").is_file()
+    with_snapshot, _, _ = run_lint(load_spec(spec), Settings())
+    assert with_snapshot == fresh
+
+
+def test_a_damaged_snapshot_is_not_used(pair: tuple[Any, Any], tmp_path: Path) -> None:
+    real, _ = pair
+    folder = tmp_path / "snap"
+    assert snapshot.save(real, folder)
+    assert isinstance(snapshot.load(folder), snapshot.SnapshotTokenizer)
+    data = (folder / "tokenizer.json").read_bytes()
+    (folder / "tokenizer.json").write_bytes(data.replace(b'"<think>"', b'"<thonk>"', 1))
+    assert snapshot.load(folder) is None
+    (folder / "tokenizer.json").write_bytes(data)
+    (folder / "meta.json").write_text("{not json", encoding="utf-8")
+    assert snapshot.load(folder) is None

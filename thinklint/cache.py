@@ -1,0 +1,260 @@
+"""The incremental cache: per-sample results, so that a run after a small edit re-checks only what changed.
+
+Layout (beside the spec, git-ignored by a `.gitignore` of its own, as ruff's):
+
+    .thinklint_cache/
+      .gitignore  CACHEDIR.TAG
+      v1/<config key>/<file key>.json
+
+The config key hashes everything a sample's findings depend on besides its bytes (`config_key`);
+a file key hashes the dataset, the path as displayed and the resolved path. An entry holds the facts
+(`thinklint.facts`) of every sample of one file, by the digest of its bytes: a sample whose bytes
+are unchanged is neither parsed nor checked again, wherever it moved. Entries are written whole and
+atomically; one that fails its checksum or shape is ignored (and rewritten), never trusted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+from thinklint import __version__
+from thinklint.engine import FileResult, WorkItem, check_file
+from thinklint.facts import SampleFacts, freeze_finding
+from thinklint.fsutil import atomic_write, real
+from thinklint.profiles import Profile
+from thinklint.resources import package_folder
+from thinklint.selection import Selection
+from thinklint.settings import Settings
+from thinklint.spec import Spec
+from thinklint.tokenizer_files import special_tokens
+
+CACHE_DIR = ".thinklint_cache"
+FORMAT = 2
+#: config folders kept; older ones (an earlier spec, version or tokenizer) are pruned
+KEEP_CONFIGS = 4
+#: files of a tokenizer folder that decide its tokens and template (weights beside them are not read)
+_TOKENIZER_FILES = ("tokenizer", "vocab", "merges", "special_tokens_map", "added_tokens", "chat_template",
+                    "config.json", "generation_config.json", "tokenization_", "spiece", "sentencepiece")
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def cache_root(spec: Spec) -> Path:
+    return spec.root / CACHE_DIR
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _files_digest(paths: Iterable[Path]) -> str:
+    h = hashlib.sha256()
+    for p in sorted(paths):
+        try:
+            h.update(f"{p.name}\0{p.stat().st_size}\0".encode())
+            h.update(p.read_bytes())
+        except OSError:
+            h.update(b"unreadable")
+    return h.hexdigest()
+
+
+def code_fingerprint() -> str:
+    """thinklint's own code and data: a source checkout changes without a new version number."""
+    roots = [_PACKAGE]
+    for name in ("rules", "schemas"):
+        for candidate in (_PACKAGE / "_data" / name, _PACKAGE.parent / name):
+            if candidate.is_dir():
+                roots.append(candidate)
+                break
+    files = [p for r in roots for p in r.rglob("*") if p.suffix in (".py", ".yaml", ".json", ".jinja") and p.is_file()]
+    return _files_digest(files)
+
+
+def tokenizer_fingerprint(spec: Spec) -> Any:
+    """The tokenizer's files (not its weights), or a hub id with the revision the local hub cache holds."""
+    ref = spec.model.tokenizer or ""
+    folder = package_folder(ref) if ref.startswith("pkg:") else (
+        Path(ref).expanduser() if Path(ref).expanduser().is_absolute() else spec.root / ref)
+    if folder is not None and folder.is_dir():
+        files = [p for p in folder.iterdir() if p.is_file() and p.name.startswith(_TOKENIZER_FILES)]
+        return ["files", _files_digest(files)]
+    hub = Path(os.environ.get("HF_HUB_CACHE") or Path(os.environ.get("HF_HOME", "~/.cache/huggingface")) / "hub")
+    refs = hub.expanduser() / f"models--{ref.replace('/', '--')}" / "refs" / "main"
+    try:
+        return ["hub", ref, refs.read_text(encoding="utf-8").strip()]
+    except OSError:
+        return ["hub", ref, None]
+
+
+def _versions(names: Iterable[str]) -> dict[str, str | None]:
+    from importlib import metadata
+
+    out: dict[str, str | None] = {}
+    for name in names:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def config_key(spec: Spec, settings: Settings, selection: Selection, profile: Profile, max_line_bytes: int) -> str:
+    """A hash of everything besides a sample's bytes that its findings depend on."""
+    tokens = selection.needs_tokenizer
+    template = None
+    if tokens and spec.model.chat_template:
+        packaged = package_folder(spec.model.chat_template)
+        path = packaged or (Path(spec.model.chat_template) if Path(spec.model.chat_template).is_absolute()
+                            else spec.root / spec.model.chat_template)
+        template = _files_digest([path])
+    parts = {
+        "format": FORMAT, "thinklint": __version__, "code": code_fingerprint(),
+        "python": list(sys.version_info[:2]),
+        "model": asdict(spec.model), "training": asdict(spec.training), "inference": asdict(spec.inference),
+        "policy": asdict(spec.policy),
+        "datasets": [[d.name, d.format, d.columns, d.tags, d.mode, d.formatting, d.skipped] for d in spec.datasets],
+        "rules": [[a.rule.code, a.severity, a.options, a.rule.category, a.rule.pattern, a.rule.origin,
+                   a.rule.source if a.rule.origin != "builtin" else ""] for a in selection.rules],
+        "per_file_ignores": selection.per_file_ignores,
+        "profile": asdict(profile),
+        "max_line_bytes": max_line_bytes, "trust_remote_code": settings.trust_remote_code,
+        "special_tokens": special_tokens(spec),  # read from the tokenizer's files by structural rules too
+        "tokenizer": tokenizer_fingerprint(spec) if tokens else None,
+        "chat_template": template,
+        "libraries": _versions(("tokenizers", "transformers", "jinja2", "pyarrow") if tokens else ("pyarrow",)),
+        "plugins": sorted(r.source for r in (a.rule for a in selection.rules) if r.origin == "plugin"),
+    }
+    return _sha(json.dumps(parts, sort_keys=True, default=str).encode("utf-8"))[:24]
+
+
+def open_cache(root: Path, key: str) -> Path:
+    """The folder of this configuration's entries, created with the cache's .gitignore and tag."""
+    folder = root / f"v{FORMAT}" / key
+    folder.mkdir(parents=True, exist_ok=True)
+    ensure_root(root)
+    _prune(folder.parent, keep=folder)
+    return folder
+
+
+def ensure_root(root: Path) -> None:
+    """The cache folder, with a .gitignore that ignores everything in it (as ruff's) and a CACHEDIR.TAG."""
+    root.mkdir(parents=True, exist_ok=True)
+    if not (root / ".gitignore").exists():
+        atomic_write(root / ".gitignore", b"# Automatically created by thinklint.\n*\n")
+    if not (root / "CACHEDIR.TAG").exists():
+        atomic_write(root / "CACHEDIR.TAG", b"Signature: 8a477f597d28d172789f06886806bc55\n"
+                                            b"# This file is a cache directory tag created by thinklint.\n")
+
+
+def _prune(versions: Path, keep: Path) -> None:
+    try:
+        folders = sorted((p for p in versions.iterdir() if p.is_dir() and p != keep),
+                         key=lambda p: p.stat().st_mtime, reverse=True)
+    except OSError:
+        return
+    for old in folders[KEEP_CONFIGS - 1:]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def clean(root: Path) -> bool:
+    """`thinklint cache clean`: remove the cache folder; False when there was none."""
+    if not root.is_dir():
+        return False
+    shutil.rmtree(root)
+    return True
+
+
+def entry_path(folder: Path, item: WorkItem) -> Path:
+    where = f"{item.dataset.name}\0{item.display}\0{real(item.path) if item.path else ''}"
+    return folder / f"{_sha(where.encode('utf-8'))[:32]}.json"
+
+
+def load_entry(path: Path) -> dict[str, SampleFacts] | None:
+    """The facts of an entry by digest; None when missing, damaged or of another format.
+
+    The body lists each distinct finding once (datasets repeat their findings) and every sample as
+    [digest, thinking, [finding numbers], length]; every part is checked before it is believed.
+    """
+    try:
+        data = path.read_bytes()
+        head, _, body = data.partition(b"\n")
+        header = json.loads(head)
+        if header.get("format") != FORMAT or header.get("sha256") != _sha(body):
+            return None
+        parsed = json.loads(body)
+        table = [freeze_finding(f) for f in parsed["findings"]]
+        if any(f is None for f in table):
+            return None
+        out: dict[str, SampleFacts] = {}
+        for digest, thinking, numbers, length in parsed["samples"]:
+            if not (isinstance(digest, str) and thinking in (None, 0, 1) and not isinstance(thinking, bool)
+                    and (length is None or (isinstance(length, int) and not isinstance(length, bool)))):
+                return None
+            out[digest] = (thinking, tuple(table[i] for i in numbers), length)
+        return out
+    except (OSError, ValueError, TypeError, AttributeError, KeyError, IndexError):
+        return None
+
+
+def store_entry(path: Path, facts: list[tuple[str, SampleFacts]]) -> None:
+    numbers: dict[Any, int] = {}
+    samples = []
+    for digest, (thinking, findings, length) in facts:
+        ids = [numbers.setdefault(_hashable(f), len(numbers)) for f in findings]
+        samples.append([digest, thinking, ids, length])
+    body = json.dumps({"findings": [list(f) for f in numbers], "samples": samples}, ensure_ascii=False,
+                      separators=(",", ":")).encode("utf-8")
+    header = json.dumps({"format": FORMAT, "sha256": _sha(body), "samples": len(facts)}).encode("utf-8")
+    try:
+        atomic_write(path, header + b"\n" + body)
+    except OSError:  # a read-only checkout still lints; it just does not remember
+        pass
+
+
+def _hashable(finding: Any) -> Any:
+    """A finding's facts as a dict key (its fix holds lists), turned back by `freeze_finding`."""
+    return tuple(finding[:5]) + (json.dumps(finding[5]),)
+
+
+def check_cached(item: WorkItem, ctx: Any, selection: Selection, max_line_bytes: int, folder: Path | None,
+                 progress: Callable[[int, int], None] | None = None) -> FileResult:
+    """`check_file`, reusing what the cache knows of this file's samples and collecting facts for it."""
+    if folder is None or item.path is None:
+        return check_file(item, ctx, selection, max_line_bytes, progress=progress)
+    known = load_entry(entry_path(folder, item)) or {}
+    return check_file(item, ctx, selection, max_line_bytes, progress=progress, known=known, collect=True)
+
+
+def write_through(results: Iterable[FileResult], items: list[WorkItem], folder: Path | None) -> Iterator[FileResult]:
+    """Pass results on, storing each file's facts once all its shards have come (results follow `items`).
+
+    A file none of whose samples had to be checked keeps its entry as it is (it may also hold samples
+    deleted since: harmless, and gone at the next write).
+    """
+    if folder is None:
+        yield from results
+        return
+    pending: list[tuple[str, SampleFacts]] | None = None
+    current: WorkItem | None = None
+    fresh = 0
+    for item, result in zip(items, results):
+        same_file = current is not None and item.path == current.path and item.dataset == current.dataset
+        if not same_file:
+            if current is not None and pending is not None and fresh:
+                store_entry(entry_path(folder, current), pending)
+            current, pending, fresh = item, [], 0
+        if item.path is None or result.facts is None:
+            pending = None
+        elif pending is not None:
+            pending.extend(result.facts)
+            fresh += result.fresh
+        result.facts = None  # kept here until written, not in the merged result
+        yield result
+    if current is not None and pending is not None and current.path is not None and fresh:
+        store_entry(entry_path(folder, current), pending)
