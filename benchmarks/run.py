@@ -279,6 +279,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rss-token", action="store_true", help="also a token lint at both sizes (long)")
     args = ap.parse_args(argv)
     only = set(args.only.split(","))
+    # as pip leaves an installed package: bytecode compiled (PYTHONDONTWRITEBYTECODE, set on some
+    # machines, would otherwise make every thinklint process compile its sources again)
+    import compileall
+
+    compileall.compile_dir(str(ROOT / "thinklint"), quiet=1)
     print(f"machine: {machine()}")
     folder = dataset(args.work, args.samples)
     size = (folder / "data.jsonl").stat().st_size
