@@ -172,12 +172,13 @@ def load_spec_light(path: Path) -> Any:
     """The spec, for its folder only: a spec with errors still has a cache that can be removed."""
     from types import SimpleNamespace
 
+    from thinklint.fsutil import real
     from thinklint.spec import load_spec
 
     try:
         return load_spec(path, remember=False)
     except SourceError:
-        return SimpleNamespace(root=path.resolve().parent)
+        return SimpleNamespace(root=real(path).parent)
 
 
 @main.command("check-spec")
