@@ -25,24 +25,28 @@ def _umask() -> int:
     return mask
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside `path`, fsync, then rename over it."""
+def atomic_write(path: Path, data: bytes, durable: bool = True) -> None:
+    """Write to a temporary file beside `path`, fsync (unless not `durable`), then rename over it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_writer(path) as fh:
+    with atomic_writer(path, durable) as fh:
         fh.write(data)
 
 
 @contextmanager
-def atomic_writer(path: Path) -> Iterator[BinaryIO]:
+def atomic_writer(path: Path, durable: bool = True) -> Iterator[BinaryIO]:
     """Stream a file's new content into a temporary file beside it; on leaving the block the
     temporary file is fsynced and renamed over `path` (keeping its mode), or, when the block
-    raises, removed: `path` is either wholly old or wholly new, never half written."""
+    raises, removed: `path` is either wholly old or wholly new, never half written.
+
+    Without `durable` there is no fsync: readers still never see half a file, but a power cut may
+    leave an empty or stale one. For files whose reader verifies them anyway (the cache's checksums)."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             yield fh
             fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                os.fsync(fh.fileno())
         # mkstemp makes the file 0600; a report is meant to be read (a CI artifact, a shared
         # folder), so keep an existing file's mode, or give a new one what open() would
         os.chmod(tmp, path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask())
@@ -53,7 +57,8 @@ def atomic_writer(path: Path) -> Iterator[BinaryIO]:
         except OSError:
             pass
         raise
-    _fsync_dir(path.parent)
+    if durable:
+        _fsync_dir(path.parent)
 
 
 def _fsync_dir(folder: Path) -> None:
