@@ -137,17 +137,24 @@ def seeds() -> Iterator[tuple[str, str, bytes]]:
 SEEDS = list(seeds())
 
 
-@budget(250)
-@given(seed=st.sampled_from(SEEDS), data=st.data(),
-       output=st.sampled_from(["json", "json", "text", "sarif", "github", "html"]))
-def test_byte_mutations_of_valid_files(tmp_path_factory: pytest.TempPathFactory, seed: tuple[str, str, bytes],
-                                       data: st.DataObject, output: str) -> None:
+def mutated_project(tmp_path_factory: pytest.TempPathFactory, seed: tuple[str, str, bytes],
+                    data: st.DataObject) -> tuple[Path, bytes]:
+    """A project whose one data file is a byte mutation of the seed file, and those bytes."""
     fmt, name, original = seed
     payload = data.draw(mutated(original))
     root = tmp_path_factory.mktemp("fuzz")
     write(root / "thinklint.yaml", spec_for(fmt))
     (root / "data").mkdir()
     (root / "data" / name).write_bytes(payload)
+    return root, payload
+
+
+@budget(250)
+@given(seed=st.sampled_from(SEEDS), data=st.data(),
+       output=st.sampled_from(["json", "json", "text", "sarif", "github", "html"]))
+def test_byte_mutations_of_valid_files(tmp_path_factory: pytest.TempPathFactory, seed: tuple[str, str, bytes],
+                                       data: st.DataObject, output: str) -> None:
+    root, _ = mutated_project(tmp_path_factory, seed, data)
     result = run_check(root, "--format", output, *(["--statistics"] if output == "text" else []))
     assert_no_crash(result, (0, 1))
     if output in ("json", "sarif"):
@@ -160,12 +167,8 @@ def test_byte_mutations_of_valid_files(tmp_path_factory: pytest.TempPathFactory,
 def test_fixes_on_byte_mutations(tmp_path_factory: pytest.TempPathFactory, seed: tuple[str, str, bytes],
                                  data: st.DataObject, args: tuple[str, ...]) -> None:
     """--fix rewrites what it can and leaves no temporary file; --diff never writes."""
-    fmt, name, original = seed
-    payload = data.draw(mutated(original))
-    root = tmp_path_factory.mktemp("fuzz")
-    write(root / "thinklint.yaml", spec_for(fmt))
-    (root / "data").mkdir()
-    (root / "data" / name).write_bytes(payload)
+    root, payload = mutated_project(tmp_path_factory, seed, data)
+    name = seed[1]
     assert_no_crash(run_check(root, *args), (0, 1))
     assert [p.name for p in (root / "data").iterdir()] == [name]
     if "--diff" in args:
