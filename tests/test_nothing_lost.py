@@ -156,7 +156,9 @@ def test_killing_a_run_leaves_no_partial_or_temporary_file(tmp_path: Path, sig: 
         proc.send_signal(sig)
         _, stderr = proc.communicate(timeout=120)
         assert "Traceback" not in stderr, stderr
-        if proc.returncode == 1:  # it had finished
+        # it had finished; a signal during the interpreter's shutdown, where Python has put the default
+        # handlers back, ends it as the default handler does (-signal), after every file was written
+        if proc.returncode == 1 or (proc.returncode == -sig and "thinklint: wrote" in stderr):
             outcomes.add("finished")
         else:
             assert (proc.returncode, stderr.strip().splitlines()[-1]) == expected
