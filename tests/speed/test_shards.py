@@ -16,6 +16,8 @@ from thinklint.readers.shards import Shard, plan_shards, shardable
 LINES = st.one_of(
     st.builds(lambda n: json.dumps({"messages": [{"role": "user", "content": "x" * n}]}), st.integers(0, 90)),
     st.sampled_from(["", " ", "\t", "\r", "  \r", "\x0b", "{bad", "[1, 2]", "\"s\"", "{\"a\": NaN}", "\xa0{}"]),
+    # blank lines around the 40-byte limit: over it (with its newline) a blank line is a sample
+    st.builds(lambda n: " " * n, st.integers(37, 42)),
 )
 
 

@@ -64,7 +64,8 @@ def _count_slowly(region: bytes, at_file_start: bool, max_line_bytes: int) -> tu
         parts.pop()
     samples = 0
     for i, part in enumerate(parts):
-        if len(part) > max_line_bytes:
+        # the reader measures a line with its newline: every part has one but an unterminated last
+        if len(part) + (i < len(parts) - 1 or region.endswith(b"\n")) > max_line_bytes:
             samples += 1  # reported as too long, and counted as a sample, however blank
             continue
         if i == 0 and at_file_start and part.startswith(_BOM):
