@@ -92,6 +92,13 @@ class Sample:
     problems: tuple[Problem, ...] = ()
     raw: Any = None
     digest: str = ""
+    #: what `thinklint.think` derives from the sample (turn parses, reasoning, switches), computed on
+    #: first use and read by every rule after it: ~40 rules asked the same questions of each sample.
+    #: Not an init field, so that `dataclasses.replace` starts a fresh one.
+    memo: dict[Any, Any] = field(default_factory=dict, init=False, compare=False, repr=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "memo": {}}  # derived state is rebuilt where the sample lands
 
     def tool_list(self) -> list[Any] | None:
         """The tools column as a list of tool schemas (None when absent or not JSON)."""

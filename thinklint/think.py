@@ -17,9 +17,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from typing import Any, TypeVar
 
 from thinklint.model import Message, Sample
 from thinklint.profiles import Profile
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -133,8 +136,31 @@ def prefill_lead(sample: Sample, turn: int, profile: Profile) -> str:
     return mode.prefill if mode else ""
 
 
+_MISSING = object()
+
+
+def _recall(sample: Sample, key: tuple[Any, ...], profile: Profile) -> Any:
+    """What `sample.memo` holds for `key` under this very profile object (a rule may judge a sample
+    under another profile: the entry keeps its profile and is used only for that one)."""
+    entry = sample.memo.get(key)
+    return entry[1] if entry is not None and entry[0] is profile else _MISSING
+
+
+def _keep(sample: Sample, key: tuple[Any, ...], profile: Profile, value: _T) -> _T:
+    sample.memo[key] = (profile, value)
+    return value
+
+
 def turn_parse(sample: Sample, turn: int, profile: Profile) -> ThinkParse | None:
     """The parse of assistant turn `turn` as the family's template reads it (see the module doc)."""
+    key = ("parse", turn)
+    known = _recall(sample, key, profile)
+    if known is not _MISSING:
+        return known  # type: ignore[no-any-return]
+    return _keep(sample, key, profile, _turn_parse(sample, turn, profile))
+
+
+def _turn_parse(sample: Sample, turn: int, profile: Profile) -> ThinkParse | None:
     m = sample.messages[turn - 1]
     lead = prefill_lead(sample, turn, profile)
     if not lead:
@@ -181,12 +207,21 @@ def reasoning_of(message: Message, profile: Profile, parsed: ThinkParse | None =
 
 
 def turn_reasoning(sample: Sample, turn: int, profile: Profile) -> Reasoning:
-    return reasoning_of(sample.messages[turn - 1], profile, turn_parse(sample, turn, profile))
+    key = ("reasoning", turn)
+    known = _recall(sample, key, profile)
+    if known is not _MISSING:
+        return known  # type: ignore[no-any-return]
+    found = reasoning_of(sample.messages[turn - 1], profile, turn_parse(sample, turn, profile))
+    return _keep(sample, key, profile, found)
 
 
-def assistant_turns(sample: Sample) -> list[tuple[int, Message]]:
+def assistant_turns(sample: Sample) -> tuple[tuple[int, Message], ...]:
     """(1-based turn number, message) for every assistant message."""
-    return [(i + 1, m) for i, m in enumerate(sample.messages) if m.role == "assistant"]
+    turns = sample.memo.get("assistant_turns")
+    if turns is None:
+        turns = sample.memo["assistant_turns"] = tuple(
+            (i + 1, m) for i, m in enumerate(sample.messages) if m.role == "assistant")
+    return turns  # type: ignore[no-any-return]
 
 
 def last_assistant(sample: Sample) -> tuple[int, Message] | None:
@@ -273,26 +308,46 @@ class SwitchHit:
 def switch_in_force(sample: Sample, profile: Profile, before: int) -> SwitchHit | None:
     """The text switch in force for turn `before` (1-based), read the way the family reads it;
     None when no switch applies."""
-    earlier = sample.messages[: before - 1]
+    key = ("switch", before)
+    known = _recall(sample, key, profile)
+    if known is not _MISSING:
+        return known  # type: ignore[no-any-return]
+    return _keep(sample, key, profile, _switch_in_force(sample, profile, before))
+
+
+def _switch_in_force(sample: Sample, profile: Profile, before: int) -> SwitchHit | None:
     best: tuple[int, int, SwitchHit] | None = None
+    for kind, hit in _switch_hits_in(sample, profile):
+        if hit.message >= before - 1:
+            continue  # only messages before the turn decide its mode
+        if kind == "system_text":
+            return hit  # the system flag decides, the non-thinking one first (SmolLM3)
+        # user_text: the last message with a flag wins, its thinking flag first (Nemotron v2);
+        # soft: the latest occurrence wins
+        idx = hit.message
+        rank = (idx, -1 if hit.mode == "thinking" else -2) if kind == "user_text" else (idx, hit.offsets[-1])
+        if best is None or rank > best[:2]:
+            best = (*rank, hit)
+    return best[2] if best else None
+
+
+def _switch_hits_in(sample: Sample, profile: Profile) -> list[tuple[str, SwitchHit]]:
+    """(kind, hit) for every message a switch is read from and written in, by mode (non-thinking
+    first) then message: found once per sample, as every assistant turn asks about its prefix."""
+    key = ("switch_hits",)
+    known = _recall(sample, key, profile)
+    if known is not _MISSING:
+        return known  # type: ignore[no-any-return]
+    found: list[tuple[str, SwitchHit]] = []
     for mode, token in _tokens(profile):
         kind = switch_kind(profile, token)
         roles = ("system",) if kind == "system_text" else ("system", "user")
-        for idx, m in enumerate(earlier):
-            if m.role not in roles:
-                continue
-            hits = _hits(profile, token, m.content)
-            if not hits:
-                continue
-            hit = SwitchHit(mode, idx, token, tuple(hits))
-            if kind == "system_text":
-                return hit  # the system flag decides, the non-thinking one first (SmolLM3)
-            # user_text: the last message with a flag wins, its thinking flag first (Nemotron v2);
-            # soft: the latest occurrence wins
-            rank = (idx, -1 if mode == "thinking" else -2) if kind == "user_text" else (idx, hits[-1])
-            if best is None or rank > best[:2]:
-                best = (*rank, hit)
-    return best[2] if best else None
+        for idx, m in enumerate(sample.messages):
+            if m.role in roles and token in m.content:  # every hit contains the token: C rules most out
+                hits = _hits(profile, token, m.content)
+                if hits:
+                    found.append((kind, SwitchHit(mode, idx, token, tuple(hits))))
+    return _keep(sample, key, profile, found)
 
 
 def active_switch(sample: Sample, profile: Profile, before: int) -> str | None:

@@ -30,6 +30,12 @@ def _family_markers() -> tuple[tuple[str, str], ...]:
     return tuple(found.items())
 
 
+@lru_cache(maxsize=64)
+def _foreign_to(*own: str | None) -> tuple[tuple[str, str], ...]:
+    """(marker, whose) of every family marker that is not one of `own`."""
+    return tuple((mk, whose) for mk, whose in _family_markers() if mk not in own)
+
+
 def _convention(p: Profile) -> str:
     if p.style == "channels":
         field = p.reasoning_fields[0] if p.reasoning_fields else "a field"
@@ -44,11 +50,12 @@ def foreign_markers(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> It
     p = ctx.profile
     if not (p.can_think and p.has_markers):
         return  # a family that cannot think: MOD005 reports any reasoning
-    own = (p.open, p.close, p.answer_open, p.answer_close)
-    foreign = [(mk, whose) for mk, whose in _family_markers() if mk not in own]
+    foreign = _foreign_to(p.open, p.close, p.answer_open, p.answer_close)
     for turn, m in assistant_turns(sample):
         for key in ("content", *p.reasoning_fields):
-            text = m.field_text(key) or ""
+            text = m.field_text(key)
+            if not text:
+                continue
             hit = min(((text.find(mk), mk, w) for mk, w in foreign if mk in text), default=None)
             if hit is None:
                 continue

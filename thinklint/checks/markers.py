@@ -84,15 +84,23 @@ def has_near_miss(text: str, p: Profile) -> bool:
                for h in _finditer(rx, text))
 
 
+@lru_cache(maxsize=64)
+def _near_miss_setup(open_: str, close: str, style: str) -> tuple[tuple[re.Pattern[str], ...], frozenset[str]]:
+    """The near-miss patterns of a marker pair (one when both give the same) and the exact markers."""
+    rxs = {_near_miss_regex(mk, style) for mk in (open_, close)}
+    return tuple(rx for rx in rxs if rx), frozenset(mk.strip() for mk in (open_, close) if mk)
+
+
 def near_miss(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> Iterator[Violation]:
     p = ctx.profile
     if not p.inline_markers:
         return
-    rxs = [rx for rx in {_near_miss_regex(mk, p.style) for mk in (p.open or "", p.close or "")} if rx]
-    exact = {mk.strip() for mk in (p.open, p.close) if mk}
+    rxs, exact = _near_miss_setup(p.open or "", p.close or "", p.style)
     for turn, m in assistant_turns(sample):
         for key in ("content", *p.reasoning_fields, *p.ignored_fields):
-            text = m.field_text(key) or ""
+            text = m.field_text(key)
+            if not text:
+                continue
             hits = [h for rx in rxs for h in _finditer(rx, text) if h.group(0).strip() not in exact]
             if hits:
                 hit = min(hits, key=lambda h: h.start()).group(0)
