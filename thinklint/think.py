@@ -221,7 +221,7 @@ def assistant_turns(sample: Sample) -> tuple[tuple[int, Message], ...]:
     if turns is None:
         turns = sample.memo["assistant_turns"] = tuple(
             (i + 1, m) for i, m in enumerate(sample.messages) if m.role == "assistant")
-    return turns  # type: ignore[no-any-return]
+    return turns
 
 
 def last_assistant(sample: Sample) -> tuple[int, Message] | None:
