@@ -106,3 +106,38 @@ def test_parse_accounts_for_every_marker(content: str, lone: bool) -> None:
     counted = sum(b.closed for b in parsed.blocks) + len(parsed.stray_closes)
     assert counted == closes
     assert len(parsed.blocks) + len(parsed.nested_opens) <= content.count("<think>") + lone
+
+
+def _reference_parse(content: str, open_: str, close: str) -> tuple[list[tuple[int, int, bool]], list[int], list[int]]:
+    """The parse searching the whole text at every step: blocks (start, end, closed), stray closers, nested openers."""
+    blocks, strays, nested = [], [], []
+    pos = 0
+    while True:
+        o, c = content.find(open_, pos), content.find(close, pos)
+        if o < 0 and c < 0:
+            return blocks, strays, nested
+        if c >= 0 and (o < 0 or c < o):
+            strays.append(c)
+            pos = c + len(close)
+            continue
+        c = content.find(close, o + len(open_))
+        i = content.find(open_, o + len(open_))
+        while i >= 0 and (c < 0 or i < c):
+            nested.append(i)
+            i = content.find(open_, i + len(open_))
+        if c < 0:
+            blocks.append((o, len(content), False))
+            return blocks, strays, nested
+        blocks.append((o, c + len(close), True))
+        pos = c + len(close)
+
+
+@given(st.lists(st.sampled_from(["a", "b", "ab", "ba", "x"]), max_size=14).map("".join),
+       st.sampled_from([("ab", "ba"), ("a", "ab"), ("aa", "ab"), ("ab", "b"), ("aba", "ba")]))
+def test_parse_agrees_with_a_naive_parse_for_overlapping_markers(content: str, markers: tuple[str, str]) -> None:
+    # the parser skips scans it has done already; markers that overlap each other are where that can go wrong
+    open_, close = markers
+    parsed = parse(content, open_, close)
+    blocks, strays, nested = _reference_parse(content, open_, close)
+    assert [(b.start, b.end, b.closed) for b in parsed.blocks] == blocks
+    assert list(parsed.stray_closes) == strays and list(parsed.nested_opens) == nested

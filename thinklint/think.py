@@ -97,11 +97,15 @@ def parse(content: str, open_: str, close: str, lone_empty: bool = False) -> Thi
             pos = c + len(close)
             continue
         inner_start = o + len(open_)
-        c = content.find(close, inner_start)
-        o2 = content.find(open_, inner_start)
-        while 0 <= o2 and (c < 0 or o2 < c):
+        if c < inner_start:  # else `c` is already the first closer after the opener
+            c = content.find(close, inner_start)
+        # openers that start before the closer (the search stops there: the reasoning, not the
+        # rest of the text, is scanned for them)
+        limit = c + len(open_) - 1 if c >= 0 else len(content)
+        o2 = content.find(open_, inner_start, limit)
+        while o2 >= 0:
             nested.append(o2)
-            o2 = content.find(open_, o2 + len(open_))
+            o2 = content.find(open_, o2 + len(open_), limit)
         if c < 0:
             blocks.append(Block(o, len(content), inner_start, len(content), False))
             break
