@@ -189,7 +189,8 @@ class Reasoning:
 
     @property
     def present(self) -> bool:
-        return bool(self.text.strip())
+        text = self.text  # "has a non-space character", without strip()'s copy of the whole reasoning
+        return bool(text) and not text.isspace()
 
     @property
     def has_block(self) -> bool:

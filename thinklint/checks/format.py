@@ -66,9 +66,11 @@ def empty_assistant(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> It
             continue
         answer = m.content
         # the answer follows the last closer; a harmony family's content is the answer itself
-        if profile.inline_markers and profile.close and profile.close in answer:
-            answer = answer.rsplit(profile.close, 1)[1]
-        if answer.strip():
+        if profile.inline_markers and profile.close:
+            end = answer.rfind(profile.close)
+            if end >= 0:
+                answer = answer[end + len(profile.close):]  # (rsplit copied the reasoning too)
+        if answer and not answer.isspace():
             continue
         if turn_reasoning(sample, turn, profile).present:
             yield Violation(f"assistant turn {turn} has reasoning but no answer", turn)
