@@ -104,7 +104,7 @@ def run_lint(spec: Spec, settings: Settings, progress: Callable[[int, int], None
              ) -> tuple[Result, dict[str, Rule], Profile]:
     """Plan, check (serially, in worker processes or on Ray; from the cache where it can), merge."""
     from thinklint.cache import check_cached, entry_path, write_through
-    from thinklint.parallel import Recipe, default_jobs, process_map, shard_items, worth_parallel
+    from thinklint.parallel import Recipe, can_fork, default_jobs, process_map, shard_items, worth_parallel
 
     rules, selection = prepare(spec, settings)
     profile = load_profile(spec)
@@ -125,7 +125,8 @@ def run_lint(spec: Spec, settings: Settings, progress: Callable[[int, int], None
         results = ray_map(recipe, work, jobs, progress)
     elif worth_parallel(fresh, jobs, selection.needs_tokenizer):
         work = shard_items(items, jobs, max_line)
-        results = process_map(recipe, work, jobs, progress)
+        built = (selection, contexts) if can_fork(selection.needs_tokenizer) else None
+        results = process_map(recipe, work, jobs, progress, built)
     else:
         if factory is not None and folder is None:
             factory()  # fail fast, with the spec's line, on a tokenizer that cannot load

@@ -14,6 +14,7 @@ cores, and Rust threads on top would only fight them.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -23,9 +24,11 @@ if TYPE_CHECKING:
     import multiprocessing.context
     from concurrent.futures import Future
 
+from thinklint.context import Context
 from thinklint.engine import FileResult, WorkItem
 from thinklint.profiles import Profile
 from thinklint.readers.shards import plan_shards, shardable
+from thinklint.selection import Selection
 from thinklint.settings import Settings
 from thinklint.spec import Spec
 
@@ -100,6 +103,9 @@ def _init(recipe: Recipe, counter: Any) -> None:
     # the state is built by the first task, not here: an initializer's exception breaks the pool and
     # is lost, a task's (a tokenizer that cannot load) reaches the parent intact
     os.environ["TOKENIZERS_PARALLELISM"] = "false"
+    # a forked worker inherits the command's SIGTERM handler, which raises to clean up the parent's
+    # files: a worker has none, and is stopped as a fork server's worker is, at once
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _STATE["pending"] = recipe
     _STATE["counter"] = counter
 
@@ -127,10 +133,22 @@ def _work(item: WorkItem) -> FileResult:
 
 
 # -- the parent side -------------------------------------------------------------------------------
-def _context() -> multiprocessing.context.BaseContext:
+def can_fork(token_rules: bool) -> bool:
+    """Whether workers may be forked from this process with its state built: a structural run on Linux
+    whose process has one thread and has never loaded tokenizers (whose Rust threads make a forked
+    child hang). Forking skips the fork server's interpreter and each worker's rebuild of the run."""
+    import threading
+
+    return (sys.platform.startswith("linux") and not token_rules and "tokenizers" not in sys.modules
+            and threading.active_count() == 1)
+
+
+def _context(fork: bool = False) -> multiprocessing.context.BaseContext:
     import multiprocessing  # with concurrent.futures: imported only by runs that start workers
 
     methods = multiprocessing.get_all_start_methods()
+    if fork and "fork" in methods:
+        return multiprocessing.get_context("fork")
     if "forkserver" in methods and sys.platform != "darwin":
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(["thinklint.parallel", "thinklint.app"])
@@ -139,16 +157,25 @@ def _context() -> multiprocessing.context.BaseContext:
 
 
 def process_map(recipe: Recipe, items: Sequence[WorkItem], jobs: int,
-                progress: Callable[[int, int], None] | None = None) -> Iterator[FileResult]:
-    """Results of `check_file` for every item, in the order of `items`, from `jobs` processes."""
+                progress: Callable[[int, int], None] | None = None,
+                built: tuple[Selection, dict[str, Context]] | None = None) -> Iterator[FileResult]:
+    """Results of `check_file` for every item, in the order of `items`, from `jobs` processes.
+
+    `built`: the run's selection and contexts, when this process may fork its workers (`can_fork`)."""
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-    mp = _context()
+    mp = _context(fork=built is not None)
     counter = mp.Array("q", 2)  # samples, bytes: workers add after each batch
     seen = [0, 0]
+    if built is not None:  # forked workers start with the state: the pool forks them all at the first submit
+        _STATE.update(recipe=recipe, selection=built[0], contexts=built[1])
     with ProcessPoolExecutor(max_workers=jobs, mp_context=mp, initializer=_init,
                              initargs=(recipe, counter)) as pool:
-        futures: list[Future[FileResult]] = [pool.submit(_work, item) for item in items]
+        try:
+            futures: list[Future[FileResult]] = [pool.submit(_work, item) for item in items]
+        finally:
+            for key in ("recipe", "selection", "contexts"):
+                _STATE.pop(key, None)  # the parent's own runs (tests call main() repeatedly) start clean
         try:
             for future in futures:
                 while not future.done():

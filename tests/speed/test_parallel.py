@@ -73,3 +73,40 @@ def test_small_inputs_stay_in_process(tmp_path: Path, monkeypatch: pytest.Monkey
 def test_default_jobs_is_the_usable_cpu_count() -> None:
     expected = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     assert parallel.default_jobs() == expected
+
+
+def test_a_structural_run_forks_its_workers_only_when_that_is_safe(monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+    import sys
+    import threading
+
+    # a fresh structural command has one thread and no tokenizers: it forks
+    probe = "import thinklint.app, thinklint.parallel as p; print(p.can_fork(False), p.can_fork(True))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["True", "False"]  # token rules load tokenizers, whose threads a fork would break
+    monkeypatch.setitem(sys.modules, "tokenizers", object())  # loaded by an earlier run of this process
+    assert not parallel.can_fork(False)
+    monkeypatch.delitem(sys.modules, "tokenizers")
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert not parallel.can_fork(False)
+    finally:
+        stop.set()
+        other.join()
+
+
+def test_forked_workers_give_the_serial_result(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    spec = make_project(tmp_path, tokens=False)
+    cmd = [sys.executable, "-m", "thinklint", "check", "--no-cache", "--exit-zero", "--format", "json",
+           "--config", str(spec)]
+    env = {**os.environ, "THINKLINT_PARALLEL_MIN_BYTES": "0"}
+    serial = subprocess.run([*cmd, "--jobs", "1"], capture_output=True, text=True, env=env, cwd=tmp_path)
+    forked = subprocess.run([*cmd, "--jobs", "2"], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert forked.returncode == serial.returncode == 0 and forked.stderr == serial.stderr == ""
+    assert '"MOD006"' in forked.stdout
+    assert forked.stdout == serial.stdout
