@@ -1,11 +1,12 @@
 """`--jobs N`: the pure per-file check in N worker processes, results in the order of the plan.
 
-Start method: forkserver where the platform has it (Linux), else spawn; never fork. A forked child
-inherits the parent's threads' locks but not the threads: tokenizers' Rust thread pool, once used,
-makes a forked child hang or silently lose its parallelism, and Python 3.12+ warns on fork with
-threads running. The fork server is a fresh, single-threaded interpreter that imports thinklint
-once; workers fork from it in milliseconds and build their own context (tokenizer, templates,
-trainer model) once each, in an initializer.
+Start method: forkserver where the platform has it (Linux), else spawn; fork only for a structural
+run that has one thread and has never loaded tokenizers (`can_fork`). A forked child inherits the
+parent's threads' locks but not the threads: tokenizers' Rust thread pool, once used, makes a
+forked child hang or silently lose its parallelism, and Python 3.12+ warns on fork with threads
+running. The fork server is a fresh, single-threaded interpreter that imports thinklint once;
+workers fork from it in milliseconds and build their own context (tokenizer, templates, trainer
+model) once each, on their first task. Forked workers start with the parent's context built.
 
 Each worker tokenizes on one thread (TOKENIZERS_PARALLELISM=false): N processes already use N
 cores, and Rust threads on top would only fight them.
