@@ -63,8 +63,14 @@ def _finditer(rx: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
         yield from rx.finditer(text)
         return
     pos = 0
+    lt = amp = -2
     while True:
-        lt, amp = text.find("<", pos), text.find("&", pos)
+        # each is searched for again only once `pos` has passed it: a text without '&' was scanned
+        # to its end for one at every '<'
+        if lt == -2 or -1 < lt < pos:
+            lt = text.find("<", pos)
+        if amp == -2 or -1 < amp < pos:
+            amp = text.find("&", pos)
         if lt < 0 and amp < 0:
             return
         at = lt if amp < 0 or 0 <= lt < amp else amp
