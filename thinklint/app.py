@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, TextIO
 from thinklint.baseline import apply_baseline, load_baseline, write_baseline
 from thinklint.catalog import Rule, all_rules, custom_rules
 from thinklint.context import Context
-from thinklint.engine import FileResult, Result, build_contexts, display_path, expand, merge, plan
+from thinklint.engine import FileResult, Result, WorkItem, build_contexts, display_path, expand, merge, plan
 from thinklint.fsutil import atomic_write, real
 from thinklint.model import Finding
 from thinklint.profiles import Profile, resolve_profile
@@ -25,6 +25,7 @@ from thinklint.yamlsrc import SourceError
 
 if TYPE_CHECKING:
     from thinklint.fix.run import Outcome
+    from thinklint.helper import Helper
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -118,6 +119,7 @@ def run_lint(spec: Spec, settings: Settings, progress: Callable[[int, int], None
     # files the cache has seen are mostly unchanged: they are not worth starting workers for
     fresh = [i for i in items if folder is None or not entry_path(folder, i).exists()]
     results: Iterable[FileResult]
+    helper: Helper | None = None
     if settings.engine == "ray":
         from thinklint.distributed import ray_map
 
@@ -130,9 +132,37 @@ def run_lint(spec: Spec, settings: Settings, progress: Callable[[int, int], None
         if factory is not None and folder is None:
             factory()  # fail fast, with the spec's line, on a tokenizer that cannot load
         work = items
-        results = (check_cached(i, contexts[i.dataset.name], selection, max_line, folder, progress) for i in items)
-    result = merge(write_through(results, work, folder), contexts, selection, dataset_rules=not settings.paths)
+        helper = _helper(items, folder, factory, contexts, selection)
+        results = (check_cached(i, contexts[i.dataset.name], selection, max_line, folder, progress, helper)
+                   for i in items)
+    try:
+        result = merge(write_through(results, work, folder), contexts, selection, dataset_rules=not settings.paths)
+    finally:
+        if helper is not None:
+            helper.close()
     return result, rules, profile
+
+
+def _helper(items: list[WorkItem], folder: Path | None, factory: Any, contexts: dict[str, Context],
+            selection: Selection) -> Helper | None:
+    """A child that loads the tokenizer while this process reads (`thinklint.helper`), when some file
+    looks changed since the cache saw it: an unchanged file needs no tokenizer, so none is loaded."""
+    built = getattr(factory, "cache_info", None)  # the factory is an lru_cache: has it built its tokenizer?
+    if folder is None or built is None or built().currsize:
+        return None
+    from thinklint.cache import entry_path
+    from thinklint.helper import Helper
+
+    for item in items:
+        if item.path is None:
+            continue
+        try:
+            if item.path.stat().st_mtime_ns < entry_path(folder, item).stat().st_mtime_ns:
+                continue  # written after the file last changed: most likely all known
+        except OSError:
+            pass  # no entry: every sample is new
+        return Helper.start(contexts, selection)
+    return None
 
 
 def _progress(settings: Settings, spec: Spec) -> Any:

@@ -22,7 +22,7 @@ import shutil
 import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from thinklint import __version__
 from thinklint.engine import FileResult, WorkItem, check_file
@@ -34,6 +34,9 @@ from thinklint.selection import Selection
 from thinklint.settings import Settings
 from thinklint.spec import Spec
 from thinklint.tokenizer_files import special_tokens
+
+if TYPE_CHECKING:
+    from thinklint.helper import Helper
 
 CACHE_DIR = ".thinklint_cache"
 FORMAT = 2
@@ -236,11 +239,25 @@ def _hashable(finding: Any) -> Any:
 
 
 def check_cached(item: WorkItem, ctx: Any, selection: Selection, max_line_bytes: int, folder: Path | None,
-                 progress: Callable[[int, int], None] | None = None) -> FileResult:
-    """`check_file`, reusing what the cache knows of this file's samples and collecting facts for it."""
+                 progress: Callable[[int, int], None] | None = None, helper: Helper | None = None) -> FileResult:
+    """`check_file`, reusing what the cache knows of this file's samples and collecting facts for it.
+
+    With a `helper`, the samples the cache does not know are checked in it; if it fails, here.
+    """
     if folder is None or item.path is None:
         return check_file(item, ctx, selection, max_line_bytes, progress=progress)
     known = load_entry(entry_path(folder, item)) or {}
+    if helper is not None:
+        from thinklint.helper import HelperLost, absorb
+
+        key, send = helper.sender(item)
+        try:
+            out = check_file(item, ctx, selection, max_line_bytes, progress=progress, known=known, collect=True,
+                             delegate=send)
+            absorb(out, helper.collect(key))
+            return out
+        except HelperLost:
+            helper.close()  # and check the whole file here, as without a helper
     return check_file(item, ctx, selection, max_line_bytes, progress=progress, known=known, collect=True)
 
 

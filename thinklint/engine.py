@@ -48,7 +48,7 @@ class FileResult:
     non_thinking: int = 0
     errors: list[str] = field(default_factory=list)  # internal errors (a rule crashed)
     file: bool = False  # a data file was opened (not a dataset-level notice)
-    #: (digest, facts) of every sample in file order, when asked for (the cache keeps them); None: not kept
+    #: (digest, facts) of every sample, when asked for (the cache keeps them); None: not kept
     facts: list[tuple[str, SampleFacts]] | None = None
     #: samples checked in this run (not taken from the cache)
     fresh: int = 0
@@ -240,15 +240,33 @@ def _normalise(record: Record, item: WorkItem, ctx: Context, out: FileResult) ->
         return None
 
 
+#: takes the records a cache did not know, to check them elsewhere (`thinklint.helper`)
+Delegate = Callable[[list[Record]], None]
+
+
+def check_records(records: list[Record], item: WorkItem, ctx: Context, selection: Selection,
+                  out: FileResult) -> None:
+    """Check records of `item` (all of them: no cache), adding to `out`: what a helper is handed."""
+    _check_batch(records, item, ctx, selection, out, None, None)
+
+
 def _check_batch(records: list[Record], item: WorkItem, ctx: Context, selection: Selection, out: FileResult,
-                 known: Mapping[str, SampleFacts] | None) -> None:
+                 known: Mapping[str, SampleFacts] | None, delegate: Delegate | None) -> int:
+    """Check a batch, taking what `known` has; returns how many samples went to `delegate`."""
     hits = [known.get(r.digest) if known is not None and _cacheable(r) else None for r in records]
+    away: set[int] = set()
+    if delegate is not None:
+        away = {pos for pos, r in enumerate(records) if hits[pos] is None and _cacheable(r)}
+        if away:
+            delegate([records[pos] for pos in sorted(away)])
     samples: dict[int, Sample | None] = {pos: _normalise(r, item, ctx, out)
-                                         for pos, r in enumerate(records) if hits[pos] is None}
+                                         for pos, r in enumerate(records) if hits[pos] is None and pos not in away}
     prepare_batch([s for s in samples.values() if s is not None], ctx, selection)
     lengths = _wants_lengths(ctx, selection)
     for pos, record in enumerate(records):
         hit = hits[pos]
+        if pos in away:
+            continue
         if hit is not None:
             _count(out, hit[0], hit[2])
             out.findings.extend(place(hit, item.display, record.line, record.index, record.digest))
@@ -269,17 +287,19 @@ def _check_batch(records: list[Record], item: WorkItem, ctx: Context, selection:
         _count(out, thinking_code(thinking), length)
         if out.facts is not None and _cacheable(record) and len(out.errors) == failed:  # a crash is not a result
             out.facts.append((record.digest, sample_facts(thinking, out.findings[found:], length)))
+    return len(away)
 
 
 def check_file(item: WorkItem, ctx: Context, selection: Selection,
                max_line_bytes: int = DEFAULT_MAX_LINE_BYTES, batch: int = BATCH,
                progress: Progress | None = None, known: Mapping[str, SampleFacts] | None = None,
-               collect: bool = False) -> FileResult:
+               collect: bool = False, delegate: Delegate | None = None) -> FileResult:
     """Check one file (or shard); pure but for reading it.
 
     `known` maps sample digests to facts a cache kept: those samples are not parsed nor checked,
     their findings are stamped with their current place. With `collect`, the result lists every
-    sample's facts in file order (`FileResult.facts`), for the cache to keep.
+    sample's facts (`FileResult.facts`), for the cache to keep. With `delegate`, the
+    samples `known` lacks are handed to it rather than checked here (the result lacks them).
     """
     out = FileResult(item.display, item.dataset.name, facts=[] if collect else None)
     if item.notice is not None or item.path is None:
@@ -288,10 +308,11 @@ def check_file(item: WorkItem, ctx: Context, selection: Selection,
                          problems=(notice,)), ctx, selection, out)
         return out
     out.file = item.shard is None or item.shard.first  # a file counts once, however many shards it has
+    away = 0
     try:
         records = read_records(item.path, max_line_bytes, item.shard, lazy=known is not None)
         for chunk in _batches(records, batch):
-            _check_batch(chunk, item, ctx, selection, out, known)
+            away += _check_batch(chunk, item, ctx, selection, out, known, delegate)
             if progress is not None:
                 progress(sum(r.index is not None for r in chunk), sum(r.nbytes for r in chunk))
     except FileError as exc:
@@ -300,7 +321,7 @@ def check_file(item: WorkItem, ctx: Context, selection: Selection,
                          problems=(Problem("unreadable", f"{exc}"),)), ctx, selection, out)
     else:
         # an empty file trains nothing, and `datasets` refuses to load one; a shard is not a file
-        if not out.samples and item.shard is None:
+        if not out.samples and not away and item.shard is None:
             empty = Problem("empty_file", "the file holds no samples")
             run_rules(Sample(Location(item.display, None, None), item.dataset.name, item.dataset.format,
                              problems=(empty,)), ctx, selection, out)

@@ -165,3 +165,44 @@ def test_cache_clean(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert result.exit_code == 0 and "removed" in result.output
     assert not (tmp_path / CACHE_DIR).exists()
     assert "no cache" in runner.invoke(main, ["cache", "clean"]).output
+
+
+def _edit(big: Path, at: int) -> None:
+    """Change the sample on line `at + 1` of `big` (its file then looks newer than its cache entry)."""
+    lines = big.read_text(encoding="utf-8").split("\n")
+    lines[at] = json.dumps({"messages": [{"role": "user", "content": "edited " * 40},
+                                         {"role": "assistant", "content": "<think>\n\n</think>\n\nok"}]})
+    big.write_text("\n".join(lines), encoding="utf-8")
+
+
+@pytest.mark.tokens
+@pytest.mark.parametrize("helper", ["works", "dies"])
+def test_an_edit_checked_by_the_helper_finds_what_an_uncached_run_finds(
+        tmp_path: Path, qwen3_available: None, monkeypatch: pytest.MonkeyPatch, helper: str,
+        counted: list[int]) -> None:
+    """The changed samples go to a forked child that loaded the tokenizer meanwhile; if it fails, to the parent."""
+    from thinklint import helper as helper_module
+
+    spec = make_project(tmp_path, tokens=True, repeat=3)
+    _run(spec)
+    started: list[object] = []
+    real_start = helper_module.Helper.start
+
+    def start(*args: Any) -> Any:
+        started.append(real_start(*args))
+        return started[-1]
+
+    monkeypatch.setattr(helper_module.Helper, "start", start)
+    if helper == "dies":
+        monkeypatch.setattr(helper_module, "_serve", lambda *args: None)
+    _same(_run(spec), _run(spec, use_cache=False))
+    assert started == []  # nothing changed: no tokenizer, no helper
+    big = tmp_path / "big.jsonl"
+    _edit(big, 5)
+    _edit(big, 20)
+    counted[0] = 0
+    edited = _run(spec)
+    assert len(started) == 1 and started[0] is not None
+    assert counted[0] == (0 if helper == "works" else 2)  # in the child, or (it died) here
+    _same(edited, _run(spec, use_cache=False))
+    _same(_run(spec), edited)  # and the entry the edited run wrote holds
