@@ -8,8 +8,7 @@ reused. With the sample's thinking mode (for the dataset-level ratio rule) and i
 
 from __future__ import annotations
 
-import json
-from typing import Any, Sequence
+from typing import Any, Mapping, Protocol, Sequence
 
 from thinklint.model import Edit, Finding, Fix
 
@@ -17,6 +16,19 @@ from thinklint.model import Edit, Finding, Fix
 FindingFacts = tuple[str, str, str, str, "int | None", "Any"]
 #: (thinking: 1 thinking, 0 non-thinking, None neither/unknown; findings; untruncated token length or None)
 SampleFacts = tuple["int | None", tuple[FindingFacts, ...], "int | None"]
+
+
+class Known(Protocol):
+    """What a cache knows of a file's samples (`thinklint.entries.Entry`): rows by key, facts by row."""
+
+    @property
+    def rows(self) -> Mapping[bytes, int]: ...
+
+    def key(self, row: int) -> bytes: ...
+
+    def digest(self, row: int) -> str: ...
+
+    def facts(self, row: int) -> SampleFacts: ...
 
 
 def thinking_code(thinking: bool | None) -> int | None:
@@ -51,14 +63,12 @@ def place(facts: SampleFacts, path: str, line: int | None, index: int | None, di
 def freeze_finding(data: Any) -> FindingFacts | None:
     """A finding's facts as read back from a cache file, or None when they do not have that shape.
 
-    The store keeps the fix as JSON text (so that findings can be told apart in a dict); a cache file
-    is read, never trusted: every part is checked.
+    A cache file is read, never trusted: every part is checked.
     """
     if not (isinstance(data, list) and len(data) == 6 and all(isinstance(x, str) for x in data[:4])
-            and (data[4] is None or (isinstance(data[4], int) and not isinstance(data[4], bool)))
-            and isinstance(data[5], str)):
+            and (data[4] is None or (isinstance(data[4], int) and not isinstance(data[4], bool)))):
         return None
-    fix = json.loads(data[5])
+    fix = data[5]
     if fix is not None and not (isinstance(fix, list) and len(fix) == 3 and isinstance(fix[0], str)
                                 and isinstance(fix[1], bool) and isinstance(fix[2], list)
                                 and all(isinstance(e, list) and len(e) == 3 and isinstance(e[0], list)

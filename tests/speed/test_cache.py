@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import struct
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +46,7 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 
 def _entries(tmp: Path) -> list[Path]:
-    return sorted((tmp / CACHE_DIR).glob("v*/*/*.json"))
+    return sorted((tmp / CACHE_DIR).glob("v*/*/*.entry"))
 
 
 def test_cold_warm_and_uncached_runs_agree(tmp_path: Path, counted: list[int]) -> None:
@@ -77,33 +79,49 @@ def test_editing_one_line_rechecks_only_that_sample(tmp_path: Path, counted: lis
     _same(after, _run(spec, paths=(str(big),), use_cache=False))
 
 
-@pytest.mark.parametrize("damage", ["truncate", "garbage", "checksum", "shape", "empty"])
+def _reseal(head: bytes, body: bytes) -> bytes:
+    """An entry whose checksum holds for `body`: damage only the shape checks can catch."""
+    header = json.loads(head)
+    header["sha256"] = hashlib.sha256(body).hexdigest()
+    return json.dumps(header).encode() + b"\n" + body
+
+
+def _damage(data: bytes, damage: str) -> bytes:
+    head, _, body = data.partition(b"\n")
+    m = json.loads(head)["findings"]
+    if damage == "truncate":
+        return data[: len(data) // 2]
+    if damage == "garbage":
+        return b"\x00\xff not json"
+    if damage == "checksum":
+        return head + b"\n" + body.replace(b"THK001", b"THK002")
+    if damage == "empty":
+        return b""
+    if damage == "shape":  # a valid checksum, a finding whose message is not a string
+        first, _, rest = body.partition(b"\n")
+        finding = json.loads(first)
+        finding[3] = 42
+        return _reseal(head, json.dumps(finding).encode() + b"\n" + rest)
+    if damage == "number":  # a valid checksum, a finding number past the table's end
+        return _reseal(head, body[:-4] + struct.pack("<I", m + 5))
+    if damage == "thinking":  # a valid checksum, a thinking code that is none of 1, 0, -1
+        n = json.loads(head)["samples"]
+        table = sum(len(line) + 1 for line in body.split(b"\n")[:m])
+        at = table + n * (16 + 12)
+        return _reseal(head, body[:at] + b"\x07" + body[at + 1:])
+    assert damage == "size"  # a valid checksum, a column cut short
+    return _reseal(head, body[:-2])
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "checksum", "shape", "number", "thinking", "size",
+                                    "empty"])
 def test_a_damaged_entry_is_ignored_and_rewritten(tmp_path: Path, counted: list[int], damage: str) -> None:
     spec = make_project(tmp_path, tokens=False)
     fresh = _run(spec, use_cache=False)
     _run(spec)
     for entry in _entries(tmp_path):
-        data = entry.read_bytes()
-        head, _, body = data.partition(b"\n")
-        if damage == "truncate":
-            data = data[: len(data) // 2]
-        elif damage == "garbage":
-            data = b"\x00\xff not json"
-        elif damage == "checksum":
-            data = head + b"\n" + body.replace(b"THK001", b"THK002")
-        elif damage == "shape":  # well-formed JSON, a valid checksum, facts of the wrong shape
-            parsed = json.loads(body)
-            if parsed["findings"]:
-                parsed["findings"][0][3] = 42  # a message that is not a string
-            else:
-                parsed["samples"][0][1] = "thinking"
-            body = json.dumps(parsed).encode()
-            header = json.loads(head)
-            header["sha256"] = __import__("hashlib").sha256(body).hexdigest()
-            data = json.dumps(header).encode() + b"\n" + body
-        else:
-            data = b""
-        entry.write_bytes(data)
+        assert load_entry(entry) is not None
+        entry.write_bytes(_damage(entry.read_bytes(), damage))
         assert load_entry(entry) is None
     counted[0] = 0
     _same(_run(spec), fresh)
