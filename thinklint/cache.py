@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from thinklint import __version__
 from thinklint.engine import FileResult, WorkItem, check_file
-from thinklint.entries import FORMAT, empty_entry, forget_encodings, load_entry, store_entry
+from thinklint.entries import FORMAT, empty_entry, load_entry, store_entry
 from thinklint.facts import SampleFacts
 from thinklint.fsutil import atomic_write, real
 from thinklint.profiles import Profile
@@ -242,4 +242,3 @@ def write_through(results: Iterable[FileResult], items: list[WorkItem], folder: 
         yield result
     if current is not None and pending is not None and current.path is not None and fresh:
         store_entry(entry_path(folder, current), pending)
-    forget_encodings()

@@ -42,6 +42,7 @@ class Helper:
         self._out: int | None = to_child
         self._in: int | None = from_child
         self._items = 0
+        self._sent: set[int] = set()
 
     @classmethod
     def start(cls, contexts: Mapping[str, Context], selection: Selection) -> Helper | None:
@@ -68,10 +69,19 @@ class Helper:
     def sender(self, item: WorkItem) -> tuple[int, Callable[[list[Record]], None]]:
         """A key for `item`, and where `check_file` hands over its records that the cache did not know."""
         key = self._items = self._items + 1
-        return key, lambda records: self._send(("batch", key, item, records))
+
+        def send(records: list[Record]) -> None:
+            self._sent.add(key)
+            self._send(("batch", key, item, records))
+
+        return key, send
 
     def collect(self, key: int) -> FileResult | None:
-        """What the child found in the records handed over for `key`; None when none were."""
+        """What the child found in the records handed over for `key`; None when none were (no waiting
+        for a child still loading)."""
+        if key not in self._sent:
+            return None
+        self._sent.discard(key)
         self._send(("end", key, None, None))
         data = self._read(_HEAD.size)
         result = pickle.loads(self._read(_HEAD.unpack(data)[0]))

@@ -88,7 +88,10 @@ def _reseal(head: bytes, body: bytes) -> bytes:
 
 def _damage(data: bytes, damage: str) -> bytes:
     head, _, body = data.partition(b"\n")
-    m = json.loads(head)["findings"]
+    header = json.loads(head)
+    n, m, text = header["samples"], header["findings"], header["text"]
+    turns = text + 4 * 5 * m  # where the columns start (see thinklint.entries)
+    thinking = turns + 8 * m + (16 + 12) * n
     if damage == "truncate":
         return data[: len(data) // 2]
     if damage == "garbage":
@@ -97,24 +100,20 @@ def _damage(data: bytes, damage: str) -> bytes:
         return head + b"\n" + body.replace(b"THK001", b"THK002")
     if damage == "empty":
         return b""
-    if damage == "shape":  # a valid checksum, a finding whose message is not a string
-        first, _, rest = body.partition(b"\n")
-        finding = json.loads(first)
-        finding[3] = 42
-        return _reseal(head, json.dumps(finding).encode() + b"\n" + rest)
+    if damage == "text":  # a valid checksum, text that is not UTF-8
+        return _reseal(head, b"\xff" + body[1:])
+    if damage == "turn":  # a valid checksum, a turn below -1 (none)
+        return _reseal(head, body[:turns] + struct.pack("<q", -5) + body[turns + 8:])
     if damage == "number":  # a valid checksum, a finding number past the table's end
         return _reseal(head, body[:-4] + struct.pack("<I", m + 5))
     if damage == "thinking":  # a valid checksum, a thinking code that is none of 1, 0, -1
-        n = json.loads(head)["samples"]
-        table = sum(len(line) + 1 for line in body.split(b"\n")[:m])
-        at = table + n * (16 + 12)
-        return _reseal(head, body[:at] + b"\x07" + body[at + 1:])
+        return _reseal(head, body[:thinking] + b"\x07" + body[thinking + 1:])
     assert damage == "size"  # a valid checksum, a column cut short
     return _reseal(head, body[:-2])
 
 
-@pytest.mark.parametrize("damage", ["truncate", "garbage", "checksum", "shape", "number", "thinking", "size",
-                                    "empty"])
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "checksum", "text", "turn", "number", "thinking",
+                                    "size", "empty"])
 def test_a_damaged_entry_is_ignored_and_rewritten(tmp_path: Path, counted: list[int], damage: str) -> None:
     spec = make_project(tmp_path, tokens=False)
     fresh = _run(spec, use_cache=False)
