@@ -219,7 +219,8 @@ def write_through(results: Iterable[FileResult], items: list[WorkItem], folder: 
     """Pass results on, storing each file's facts once all its shards have come (results follow `items`).
 
     A file none of whose samples had to be checked keeps its entry as it is (it may also hold samples
-    deleted since: harmless, and gone at the next write).
+    deleted since: harmless, and gone at the next write), but the entry's time is set to now: the
+    file's bytes are all known, and a later run need not expect a change (see `app._helper`).
     """
     if folder is None:
         yield from results
@@ -230,8 +231,8 @@ def write_through(results: Iterable[FileResult], items: list[WorkItem], folder: 
     for item, result in zip(items, results):
         same_file = current is not None and item.path == current.path and item.dataset == current.dataset
         if not same_file:
-            if current is not None and pending is not None and fresh:
-                store_entry(entry_path(folder, current), pending)
+            if current is not None and pending is not None:
+                _remember(entry_path(folder, current), pending, fresh)
             current, pending, fresh = item, [], 0
         if item.path is None or result.facts is None:
             pending = None
@@ -240,5 +241,15 @@ def write_through(results: Iterable[FileResult], items: list[WorkItem], folder: 
             fresh += result.fresh
         result.facts = None  # kept here until written, not in the merged result
         yield result
-    if current is not None and pending is not None and current.path is not None and fresh:
-        store_entry(entry_path(folder, current), pending)
+    if current is not None and pending is not None and current.path is not None:
+        _remember(entry_path(folder, current), pending, fresh)
+
+
+def _remember(path: Path, facts: list[tuple[bytes, str, SampleFacts]], fresh: int) -> None:
+    try:
+        if not fresh and path.exists():
+            os.utime(path)
+            return
+    except OSError:
+        pass
+    store_entry(path, facts)

@@ -223,3 +223,8 @@ def test_an_edit_checked_by_the_helper_finds_what_an_uncached_run_finds(
     assert counted[0] == (0 if helper == "works" else 2)  # in the child, or (it died) here
     _same(edited, _run(spec, use_cache=False))
     _same(_run(spec), edited)  # and the entry the edited run wrote holds
+    assert len(started) == 1
+    big.touch()  # newer than its entry, but unchanged: a helper is started (and nothing is sent to it) ...
+    _same(_run(spec), edited)
+    _same(_run(spec), edited)  # ... once: the entry is then known to be current
+    assert len(started) == 2
