@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import struct
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +22,8 @@ from thinklint.settings import Settings
 from thinklint.spec import load_spec
 
 from .corpus import GOOD, make_project
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _run(spec: Path, **kw: Any) -> Any:
@@ -195,11 +200,30 @@ def _edit(big: Path, at: int) -> None:
 @pytest.mark.tokens
 @pytest.mark.parametrize("helper", ["works", "dies"])
 def test_an_edit_checked_by_the_helper_finds_what_an_uncached_run_finds(
-        tmp_path: Path, qwen3_available: None, monkeypatch: pytest.MonkeyPatch, helper: str,
-        counted: list[int]) -> None:
-    """The changed samples go to a forked child that loaded the tokenizer meanwhile; if it fails, to the parent."""
+        tmp_path: Path, qwen3_available: None, helper: str) -> None:
+    """The changed samples go to a forked child that loaded the tokenizer meanwhile; if it fails, to the parent.
+
+    In a fresh interpreter: thinklint forks only a process with no other thread, and a test session
+    has some (tqdm's monitor, once transformers has been imported).
+    """
+    code = f"from tests.speed.test_cache import helper_scenario\nhelper_scenario({str(tmp_path)!r}, {helper!r})"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def helper_scenario(tmp: str, helper: str) -> None:
     from thinklint import helper as helper_module
 
+    tmp_path = Path(tmp)
+    counted = [0]
+    real_normalise = engine.normalise  # type: ignore[attr-defined]
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        counted[0] += 1
+        return real_normalise(*args, **kwargs)
+
+    engine.normalise = counting  # type: ignore[attr-defined]
     spec = make_project(tmp_path, tokens=True, repeat=3)
     _run(spec)
     started: list[object] = []
@@ -209,9 +233,9 @@ def test_an_edit_checked_by_the_helper_finds_what_an_uncached_run_finds(
         started.append(real_start(*args))
         return started[-1]
 
-    monkeypatch.setattr(helper_module.Helper, "start", start)
+    helper_module.Helper.start = start  # type: ignore[method-assign]
     if helper == "dies":
-        monkeypatch.setattr(helper_module, "_serve", lambda *args: None)
+        helper_module._serve = lambda *args: None
     _same(_run(spec), _run(spec, use_cache=False))
     assert started == []  # nothing changed: no tokenizer, no helper
     big = tmp_path / "big.jsonl"
@@ -228,3 +252,5 @@ def test_an_edit_checked_by_the_helper_finds_what_an_uncached_run_finds(
     _same(_run(spec), edited)
     _same(_run(spec), edited)  # ... once: the entry is then known to be current
     assert len(started) == 2
+
+

@@ -47,15 +47,7 @@ def scan_records(path: Path, max_line_bytes: int, shard: Shard | None,
         kind = "folder" if path.is_dir() else file_kind(path)
     except FileError:
         kind = "other"
-    if kind == "json" and (shard is None or shard.first):
-        with _open(path) as fh:
-            try:
-                head = fh.peek(64)[:64] if hasattr(fh, "peek") else b""
-            except _READ_ERRORS:
-                head = b""
-        if head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] != b"[":
-            kind = "jsonl"  # JSON lines in a .json file, as `read_records` decides
-    if kind != "jsonl":
+    if kind not in ("jsonl", "json"):
         yield from read_records(path, max_line_bytes, shard)  # and its errors
         return
     try:
@@ -63,10 +55,17 @@ def scan_records(path: Path, max_line_bytes: int, shard: Shard | None,
             if shard is not None and not shard.first:
                 fh.seek(shard.start)
                 yield from _scan(fh, max_line_bytes, shard.line, shard.index, shard.end - shard.start, rows)
-            else:
+                return
+            try:  # as `read_records` looks at a file first: the same error, and the same choice of reader
+                head = fh.peek(64)[:64] if hasattr(fh, "peek") else b""
+            except _READ_ERRORS as exc:
+                raise FileError(f"cannot read: {_reason(exc)}") from None
+            if kind == "jsonl" or head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] != b"[":
                 yield from _scan(fh, max_line_bytes, 0, 0, shard.end if shard is not None else None, rows)
+                return
     except _READ_ERRORS as exc:
         raise FileError(f"read failed: {_reason(exc)}") from None
+    yield from read_records(path, max_line_bytes, shard)  # a JSON array
 
 
 def _scan(fh: IO[bytes], max_line_bytes: int, lineno: int, index: int, limit: int | None,
