@@ -112,30 +112,36 @@ def run_lint(spec: Spec, settings: Settings, progress: Callable[[int, int], None
     factory = token_factory(spec, profile, settings) if selection.needs_tokenizer else None
     contexts = build_contexts(spec, profile, factory, special_tokens(spec))
     items = plan(spec, settings.paths)
-    max_line = settings.max_line_bytes or DEFAULT_MAX_LINE_BYTES
-    folder = _cache_folder(spec, settings, selection, profile, max_line)
-    jobs = settings.jobs or default_jobs()
-    recipe = Recipe(spec, settings, profile, max_line, folder)
-    # files the cache has seen are mostly unchanged: they are not worth starting workers for
-    fresh = [i for i in items if folder is None or not entry_path(folder, i).exists()]
-    results: Iterable[FileResult]
-    helper: Helper | None = None
-    if settings.engine == "ray":
-        from thinklint.distributed import ray_map
-
-        work = shard_items(items, jobs, max_line)
-        results = ray_map(recipe, work, jobs, progress)
-    elif worth_parallel(fresh, jobs, selection.needs_tokenizer):
-        work = shard_items(items, jobs, max_line)
-        results = process_map(recipe, work, jobs, progress)
-    else:
-        if factory is not None and folder is None:
-            factory()  # fail fast, with the spec's line, on a tokenizer that cannot load
-        work = items
-        helper = _helper(items, folder, factory, contexts, selection)
-        results = (check_cached(i, contexts[i.dataset.name], selection, max_line, folder, progress, helper)
-                   for i in items)
+    # an edited file's helper is started before the configuration is hashed (tens of milliseconds),
+    # its entry looked for in the configuration folder written last: almost always this run's
+    helper = _helper(items, _last_folder(spec) if settings.use_cache and settings.engine == "local" else None,
+                     factory, contexts, selection, edited_only=True)
     try:
+        max_line = settings.max_line_bytes or DEFAULT_MAX_LINE_BYTES
+        folder = _cache_folder(spec, settings, selection, profile, max_line)
+        jobs = settings.jobs or default_jobs()
+        recipe = Recipe(spec, settings, profile, max_line, folder)
+        # files the cache has seen are mostly unchanged: they are not worth starting workers for
+        fresh = [i for i in items if folder is None or not entry_path(folder, i).exists()]
+        results: Iterable[FileResult]
+        if settings.engine == "ray" or worth_parallel(fresh, jobs, selection.needs_tokenizer):
+            if helper is not None:
+                helper.close()
+                helper = None
+            work = shard_items(items, jobs, max_line)
+            if settings.engine == "ray":
+                from thinklint.distributed import ray_map
+
+                results = ray_map(recipe, work, jobs, progress)
+            else:
+                results = process_map(recipe, work, jobs, progress)
+        else:
+            if factory is not None and folder is None:
+                factory()  # fail fast, with the spec's line, on a tokenizer that cannot load
+            work = items
+            helper = helper or _helper(items, folder, factory, contexts, selection)
+            results = (check_cached(i, contexts[i.dataset.name], selection, max_line, folder, progress, helper)
+                       for i in items)
         result = merge(write_through(results, work, folder), contexts, selection, dataset_rules=not settings.paths)
     finally:
         if helper is not None:
@@ -143,10 +149,23 @@ def run_lint(spec: Spec, settings: Settings, progress: Callable[[int, int], None
     return result, rules, profile
 
 
+def _last_folder(spec: Spec) -> Path | None:
+    """The cache's configuration folder written last (where `_helper` looks for entries before the key is known)."""
+    from thinklint.cache import cache_root
+    from thinklint.entries import FORMAT
+
+    try:
+        return max((p for p in (cache_root(spec) / f"v{FORMAT}").iterdir() if p.is_dir()),
+                   key=lambda p: p.stat().st_mtime_ns, default=None)
+    except OSError:
+        return None
+
+
 def _helper(items: list[WorkItem], folder: Path | None, factory: Any, contexts: dict[str, Context],
-            selection: Selection) -> Helper | None:
+            selection: Selection, edited_only: bool = False) -> Helper | None:
     """A child that loads the tokenizer while this process reads (`thinklint.helper`), when some file
-    looks changed since the cache saw it: an unchanged file needs no tokenizer, so none is loaded."""
+    looks changed since the cache saw it: an unchanged file needs no tokenizer, so none is loaded.
+    With `edited_only`, only for a file that has an entry older than itself."""
     built = getattr(factory, "cache_info", None)  # the factory is an lru_cache: has it built its tokenizer?
     if folder is None or built is None or built().currsize:
         return None
@@ -160,7 +179,9 @@ def _helper(items: list[WorkItem], folder: Path | None, factory: Any, contexts: 
             if item.path.stat().st_mtime_ns < entry_path(folder, item).stat().st_mtime_ns:
                 continue  # written after the file last changed: most likely all known
         except OSError:
-            pass  # no entry: every sample is new
+            if edited_only:
+                continue
+            # no entry: every sample is new
         return Helper.start(contexts, selection)
     return None
 
