@@ -225,6 +225,9 @@ def test_a_file_that_fails_to_open_or_read(tmp_path: Path, monkeypatch: pytest.M
                 raise OSError(5, "Input/output error")
             return self.fh.readline(*args)  # type: ignore[no-any-return]
 
+        def read(self, *args: Any) -> bytes:  # a device that returns a line a read (the cache's reader reads blocks)
+            return self.readline()
+
     def fake_open(self: Path, *args: Any, **kwargs: Any) -> Any:
         if self.name == "secret.jsonl":
             raise PermissionError(13, "Permission denied")

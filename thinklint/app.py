@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, TextIO
 from thinklint.baseline import apply_baseline, load_baseline, write_baseline
 from thinklint.catalog import Rule, all_rules, custom_rules
 from thinklint.context import Context
-from thinklint.engine import FileResult, Result, build_contexts, display_path, expand, merge, plan
+from thinklint.engine import FileResult, Result, WorkItem, build_contexts, display_path, expand, merge, plan
 from thinklint.fsutil import atomic_write, real
 from thinklint.model import Finding
 from thinklint.profiles import Profile, resolve_profile
@@ -25,6 +25,7 @@ from thinklint.yamlsrc import SourceError
 
 if TYPE_CHECKING:
     from thinklint.fix.run import Outcome
+    from thinklint.helper import Helper
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -111,29 +112,79 @@ def run_lint(spec: Spec, settings: Settings, progress: Callable[[int, int], None
     factory = token_factory(spec, profile, settings) if selection.needs_tokenizer else None
     contexts = build_contexts(spec, profile, factory, special_tokens(spec))
     items = plan(spec, settings.paths)
-    max_line = settings.max_line_bytes or DEFAULT_MAX_LINE_BYTES
-    folder = _cache_folder(spec, settings, selection, profile, max_line)
-    jobs = settings.jobs or default_jobs()
-    recipe = Recipe(spec, settings, profile, max_line, folder)
-    # files the cache has seen are mostly unchanged: they are not worth starting workers for
-    fresh = [i for i in items if folder is None or not entry_path(folder, i).exists()]
-    results: Iterable[FileResult]
-    if settings.engine == "ray":
-        from thinklint.distributed import ray_map
+    # an edited file's helper is started before the configuration is hashed (tens of milliseconds),
+    # its entry looked for in the configuration folder written last: almost always this run's
+    helper = _helper(items, _last_folder(spec) if settings.use_cache and settings.engine == "local" else None,
+                     factory, contexts, selection, edited_only=True)
+    try:
+        max_line = settings.max_line_bytes or DEFAULT_MAX_LINE_BYTES
+        folder = _cache_folder(spec, settings, selection, profile, max_line)
+        jobs = settings.jobs or default_jobs()
+        recipe = Recipe(spec, settings, profile, max_line, folder)
+        # files the cache has seen are mostly unchanged: they are not worth starting workers for
+        fresh = [i for i in items if folder is None or not entry_path(folder, i).exists()]
+        results: Iterable[FileResult]
+        if settings.engine == "ray" or worth_parallel(fresh, jobs, selection.needs_tokenizer):
+            if helper is not None:
+                helper.close()
+                helper = None
+            work = shard_items(items, jobs, max_line)
+            if settings.engine == "ray":
+                from thinklint.distributed import ray_map
 
-        work = shard_items(items, jobs, max_line)
-        results = ray_map(recipe, work, jobs, progress)
-    elif worth_parallel(fresh, jobs, selection.needs_tokenizer):
-        work = shard_items(items, jobs, max_line)
-        built = (selection, contexts) if can_fork(selection.needs_tokenizer) else None
-        results = process_map(recipe, work, jobs, progress, built)
-    else:
-        if factory is not None and folder is None:
-            factory()  # fail fast, with the spec's line, on a tokenizer that cannot load
-        work = items
-        results = (check_cached(i, contexts[i.dataset.name], selection, max_line, folder, progress) for i in items)
-    result = merge(write_through(results, work, folder), contexts, selection, dataset_rules=not settings.paths)
+                results = ray_map(recipe, work, jobs, progress)
+            else:
+                built = (selection, contexts) if can_fork(selection.needs_tokenizer) else None
+                results = process_map(recipe, work, jobs, progress, built)
+        else:
+            if factory is not None and folder is None:
+                factory()  # fail fast, with the spec's line, on a tokenizer that cannot load
+            work = items
+            helper = helper or _helper(items, folder, factory, contexts, selection)
+            results = (check_cached(i, contexts[i.dataset.name], selection, max_line, folder, progress, helper)
+                       for i in items)
+        result = merge(write_through(results, work, folder), contexts, selection, dataset_rules=not settings.paths)
+    finally:
+        if helper is not None:
+            helper.close()
     return result, rules, profile
+
+
+def _last_folder(spec: Spec) -> Path | None:
+    """The cache's configuration folder written last (where `_helper` looks for entries before the key is known)."""
+    from thinklint.cache import cache_root
+    from thinklint.entries import FORMAT
+
+    try:
+        return max((p for p in (cache_root(spec) / f"v{FORMAT}").iterdir() if p.is_dir()),
+                   key=lambda p: p.stat().st_mtime_ns, default=None)
+    except OSError:
+        return None
+
+
+def _helper(items: list[WorkItem], folder: Path | None, factory: Any, contexts: dict[str, Context],
+            selection: Selection, edited_only: bool = False) -> Helper | None:
+    """A child that loads the tokenizer while this process reads (`thinklint.helper`), when some file
+    looks changed since the cache saw it: an unchanged file needs no tokenizer, so none is loaded.
+    With `edited_only`, only for a file that has an entry older than itself."""
+    built = getattr(factory, "cache_info", None)  # the factory is an lru_cache: has it built its tokenizer?
+    if folder is None or built is None or built().currsize:
+        return None
+    from thinklint.cache import entry_path
+    from thinklint.helper import Helper
+
+    for item in items:
+        if item.path is None:
+            continue
+        try:
+            if item.path.stat().st_mtime_ns < entry_path(folder, item).stat().st_mtime_ns:
+                continue  # written after the file last changed: most likely all known
+        except OSError:
+            if edited_only:
+                continue
+            # no entry: every sample is new
+        return Helper.start(contexts, selection)
+    return None
 
 
 def _progress(settings: Settings, spec: Spec) -> Any:

@@ -4,13 +4,14 @@ Layout (beside the spec, git-ignored by a `.gitignore` of its own, as ruff's):
 
     .thinklint_cache/
       .gitignore  CACHEDIR.TAG
-      v1/<config key>/<file key>.json
+      v3/<config key>/<file key>.entry
 
 The config key hashes everything a sample's findings depend on besides its bytes (`config_key`);
-a file key hashes the dataset, the path as displayed and the resolved path. An entry holds the facts
-(`thinklint.facts`) of every sample of one file, by the digest of its bytes: a sample whose bytes
-are unchanged is neither parsed nor checked again, wherever it moved. Entries are written whole and
-atomically; one that fails its checksum or shape is ignored (and rewritten), never trusted.
+a file key hashes the dataset, the path as displayed and the resolved path. An entry
+(`thinklint.entries`) holds the facts (`thinklint.facts`) of every sample of one file, by a hash of
+its bytes (`readers.scan`): a sample whose bytes are unchanged is neither parsed nor checked again,
+wherever it moved. Entries are written whole and atomically; one that fails its checksum or shape is
+ignored (and rewritten), never trusted. Folders of other entry formats are removed.
 """
 
 from __future__ import annotations
@@ -22,11 +23,12 @@ import shutil
 import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from thinklint import __version__
 from thinklint.engine import FileResult, WorkItem, check_file
-from thinklint.facts import SampleFacts, freeze_finding
+from thinklint.entries import FORMAT, empty_entry, load_entry, store_entry
+from thinklint.facts import SampleFacts
 from thinklint.fsutil import atomic_write, real
 from thinklint.profiles import Profile
 from thinklint.resources import package_folder
@@ -35,8 +37,10 @@ from thinklint.settings import Settings
 from thinklint.spec import Spec
 from thinklint.tokenizer_files import special_tokens
 
+if TYPE_CHECKING:
+    from thinklint.helper import Helper
+
 CACHE_DIR = ".thinklint_cache"
-FORMAT = 2
 #: config folders kept; older ones (an earlier spec, version or tokenizer) are pruned
 KEEP_CONFIGS = 4
 #: files of a tokenizer folder that decide its tokens and template (weights beside them are not read)
@@ -149,6 +153,9 @@ def open_cache(root: Path, key: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     ensure_root(root)
     _prune(folder.parent, keep=folder)
+    for other in root.glob("v[0-9]*"):  # entries of an earlier format: never read again
+        if other != folder.parent and other.is_dir():
+            shutil.rmtree(other, ignore_errors=True)
     return folder
 
 
@@ -182,65 +189,29 @@ def clean(root: Path) -> bool:
 
 def entry_path(folder: Path, item: WorkItem) -> Path:
     where = f"{item.dataset.name}\0{item.display}\0{real(item.path) if item.path else ''}"
-    return folder / f"{_sha(where.encode('utf-8'))[:32]}.json"
-
-
-def load_entry(path: Path) -> dict[str, SampleFacts] | None:
-    """The facts of an entry by digest; None when missing, damaged or of another format.
-
-    The body lists each distinct finding once (datasets repeat their findings) and every sample as
-    [digest, thinking, [finding numbers], length]; every part is checked before it is believed.
-    """
-    try:
-        data = path.read_bytes()
-        head, _, body = data.partition(b"\n")
-        header = json.loads(head)
-        if header.get("format") != FORMAT or header.get("sha256") != _sha(body):
-            return None
-        parsed = json.loads(body)
-        table = [freeze_finding(f) for f in parsed["findings"]]
-        if any(f is None for f in table):
-            return None
-        out: dict[str, SampleFacts] = {}
-        for digest, thinking, numbers, length in parsed["samples"]:
-            if not (isinstance(digest, str) and thinking in (None, 0, 1) and not isinstance(thinking, bool)
-                    and (length is None or (isinstance(length, int) and not isinstance(length, bool)))):
-                return None
-            out[digest] = (thinking, tuple(table[i] for i in numbers), length)
-        return out
-    except (OSError, ValueError, TypeError, AttributeError, KeyError, IndexError):
-        return None
-
-
-def store_entry(path: Path, facts: list[tuple[str, SampleFacts]]) -> None:
-    numbers: dict[Any, int] = {}
-    samples = []
-    for digest, (thinking, findings, length) in facts:
-        ids = [numbers.setdefault(_hashable(f), len(numbers)) for f in findings]
-        samples.append([digest, thinking, ids, length])
-    body = json.dumps({"findings": [list(f) for f in numbers], "samples": samples}, ensure_ascii=False,
-                      separators=(",", ":")).encode("utf-8")
-    header = json.dumps({"format": FORMAT, "sha256": _sha(body), "samples": len(facts)}).encode("utf-8")
-    try:
-        # no fsync: the checksum already rejects what a power cut could leave, and two fsyncs of a
-        # large entry were a tenth of a pre-commit run
-        atomic_write(path, header + b"\n" + body, durable=False)
-    except OSError:  # a read-only checkout still lints; it just does not remember
-        pass
-
-
-def _hashable(finding: Any) -> Any:
-    """A finding's facts as a dict key (its fix holds lists), turned back by `freeze_finding`."""
-    fix = finding[5]
-    return tuple(finding[:5]) + ("null" if fix is None else json.dumps(fix),)
+    return folder / f"{_sha(where.encode('utf-8'))[:32]}.entry"
 
 
 def check_cached(item: WorkItem, ctx: Any, selection: Selection, max_line_bytes: int, folder: Path | None,
-                 progress: Callable[[int, int], None] | None = None) -> FileResult:
-    """`check_file`, reusing what the cache knows of this file's samples and collecting facts for it."""
+                 progress: Callable[[int, int], None] | None = None, helper: Helper | None = None) -> FileResult:
+    """`check_file`, reusing what the cache knows of this file's samples and collecting facts for it.
+
+    With a `helper`, the samples the cache does not know are checked in it; if it fails, here.
+    """
     if folder is None or item.path is None:
         return check_file(item, ctx, selection, max_line_bytes, progress=progress)
-    known = load_entry(entry_path(folder, item)) or {}
+    known = load_entry(entry_path(folder, item)) or empty_entry()
+    if helper is not None:
+        from thinklint.helper import HelperLost, absorb
+
+        key, send = helper.sender(item)
+        try:
+            out = check_file(item, ctx, selection, max_line_bytes, progress=progress, known=known, collect=True,
+                             delegate=send)
+            absorb(out, helper.collect(key))
+            return out
+        except HelperLost:
+            helper.close()  # and check the whole file here, as without a helper
     return check_file(item, ctx, selection, max_line_bytes, progress=progress, known=known, collect=True)
 
 
@@ -248,19 +219,20 @@ def write_through(results: Iterable[FileResult], items: list[WorkItem], folder: 
     """Pass results on, storing each file's facts once all its shards have come (results follow `items`).
 
     A file none of whose samples had to be checked keeps its entry as it is (it may also hold samples
-    deleted since: harmless, and gone at the next write).
+    deleted since: harmless, and gone at the next write), but the entry's time is set to now: the
+    file's bytes are all known, and a later run need not expect a change (see `app._helper`).
     """
     if folder is None:
         yield from results
         return
-    pending: list[tuple[str, SampleFacts]] | None = None
+    pending: list[tuple[bytes, str, SampleFacts]] | None = None
     current: WorkItem | None = None
     fresh = 0
     for item, result in zip(items, results):
         same_file = current is not None and item.path == current.path and item.dataset == current.dataset
         if not same_file:
-            if current is not None and pending is not None and fresh:
-                store_entry(entry_path(folder, current), pending)
+            if current is not None and pending is not None:
+                _remember(entry_path(folder, current), pending, fresh)
             current, pending, fresh = item, [], 0
         if item.path is None or result.facts is None:
             pending = None
@@ -269,5 +241,15 @@ def write_through(results: Iterable[FileResult], items: list[WorkItem], folder: 
             fresh += result.fresh
         result.facts = None  # kept here until written, not in the merged result
         yield result
-    if current is not None and pending is not None and current.path is not None and fresh:
-        store_entry(entry_path(folder, current), pending)
+    if current is not None and pending is not None and current.path is not None:
+        _remember(entry_path(folder, current), pending, fresh)
+
+
+def _remember(path: Path, facts: list[tuple[bytes, str, SampleFacts]], fresh: int) -> None:
+    try:
+        if not fresh and path.exists():
+            os.utime(path)
+            return
+    except OSError:
+        pass
+    store_entry(path, facts)

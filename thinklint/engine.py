@@ -11,16 +11,17 @@ import os
 import traceback
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
 
 from thinklint.confine import check_path
 from thinklint.context import Context, DatasetStats
-from thinklint.facts import SampleFacts, place, sample_facts, thinking_code
+from thinklint.facts import Known, SampleFacts, place, sample_facts, thinking_code
 from thinklint.fsutil import real
 from thinklint.model import Finding, Location, Problem, Sample, Violation
 from thinklint.profiles import Profile
 from thinklint.readers.files import DEFAULT_MAX_LINE_BYTES, FileError, Record, decode, read_records
 from thinklint.readers.formats import normalise
+from thinklint.readers.scan import Hit, record_key, scan_records
 from thinklint.readers.shards import Shard
 from thinklint.selection import ActiveRule, Selection
 from thinklint.spec import DatasetSpec, Spec
@@ -48,8 +49,8 @@ class FileResult:
     non_thinking: int = 0
     errors: list[str] = field(default_factory=list)  # internal errors (a rule crashed)
     file: bool = False  # a data file was opened (not a dataset-level notice)
-    #: (digest, facts) of every sample in file order, when asked for (the cache keeps them); None: not kept
-    facts: list[tuple[str, SampleFacts]] | None = None
+    #: (key, digest, facts) of every sample, when asked for (the cache keeps them); None: not kept
+    facts: list[tuple[bytes, str, SampleFacts]] | None = None
     #: samples checked in this run (not taken from the cache)
     fresh: int = 0
     #: untruncated token length -> number of samples; filled only when token rules ran (the encoding
@@ -141,6 +142,8 @@ def run_rules(sample: Sample, ctx: Context, selection: Selection, out: FileResul
             out.errors.append(f"rule {active.rule.code} failed on {where}: {exc!r}\n{traceback.format_exc()}")
 
 
+T = TypeVar("T")
+
 #: samples normalised, and (for token rules) tokenized, together: large enough that one tokenizer call
 #: amortises its overhead, small enough that memory stays flat and progress stays smooth
 BATCH = 64
@@ -166,9 +169,9 @@ def _length(sample: Sample, ctx: Context) -> int | None:
     return full if isinstance(full, int) else None
 
 
-def _batches(records: Iterator[Record], size: int) -> Iterator[list[Record]]:
+def _batches(records: Iterator[T], size: int) -> Iterator[list[T]]:
     """Records in lists of `size`; the records read before a `FileError` are still handed out first."""
-    batch: list[Record] = []
+    batch: list[T] = []
     try:
         for record in records:
             batch.append(record)
@@ -240,22 +243,46 @@ def _normalise(record: Record, item: WorkItem, ctx: Context, out: FileResult) ->
         return None
 
 
-def _check_batch(records: list[Record], item: WorkItem, ctx: Context, selection: Selection, out: FileResult,
-                 known: Mapping[str, SampleFacts] | None) -> None:
-    hits = [known.get(r.digest) if known is not None and _cacheable(r) else None for r in records]
-    samples: dict[int, Sample | None] = {pos: _normalise(r, item, ctx, out)
-                                         for pos, r in enumerate(records) if hits[pos] is None}
+#: takes the records a cache did not know, to check them elsewhere (`thinklint.helper`)
+Delegate = Callable[[list[Record]], None]
+
+
+def check_records(records: list[Record], item: WorkItem, ctx: Context, selection: Selection,
+                  out: FileResult) -> None:
+    """Check records of `item` (all of them: no cache), adding to `out`: what a helper is handed."""
+    _check_batch(records, item, ctx, selection, out, None, None)
+
+
+def _check_batch(records: Sequence[Record | Hit], item: WorkItem, ctx: Context, selection: Selection,
+                 out: FileResult, known: Known | None, delegate: Delegate | None) -> int:
+    """Check a batch, taking what `known` has; returns how many samples went to `delegate`."""
+    rows = [r[2] if isinstance(r, tuple) else _row(r, known) for r in records]
+    away: set[int] = set()
+    if delegate is not None:
+        away = {pos for pos, r in enumerate(records)
+                if rows[pos] is None and not isinstance(r, tuple) and _cacheable(r)}
+        if away:
+            delegate([r for pos, r in enumerate(records) if pos in away and not isinstance(r, tuple)])
+    samples: dict[int, Sample | None] = {pos: _normalise(r, item, ctx, out) for pos, r in enumerate(records)
+                                         if rows[pos] is None and pos not in away and not isinstance(r, tuple)}
     prepare_batch([s for s in samples.values() if s is not None], ctx, selection)
     lengths = _wants_lengths(ctx, selection)
     for pos, record in enumerate(records):
-        hit = hits[pos]
-        if hit is not None:
-            _count(out, hit[0], hit[2])
-            out.findings.extend(place(hit, item.display, record.line, record.index, record.digest))
-            if out.facts is not None:
-                out.facts.append((record.digest, hit))
+        row = rows[pos]
+        if pos in away:
             continue
-        sample = samples[pos]
+        if row is not None and known is not None:
+            line, index = (record[0], record[1]) if isinstance(record, tuple) else (record.line, record.index)
+            hit, digest = known.facts(row), known.digest(row)
+            _count(out, hit[0], hit[2])
+            if hit[1]:
+                out.findings.extend(place(hit, item.display, line, index, digest))
+            if out.facts is not None:
+                out.facts.append((known.key(row), digest, hit))
+            continue
+        sample = samples.get(pos)
+        if isinstance(record, tuple):
+            continue  # a hit (with no `known`, never)
         if sample is None:  # the normaliser crashed (reported): counted, never cached
             out.samples += record.index is not None
             continue
@@ -268,18 +295,25 @@ def _check_batch(records: list[Record], item: WorkItem, ctx: Context, selection:
         length = _length(sample, ctx) if lengths and sample.ok else None
         _count(out, thinking_code(thinking), length)
         if out.facts is not None and _cacheable(record) and len(out.errors) == failed:  # a crash is not a result
-            out.facts.append((record.digest, sample_facts(thinking, out.findings[found:], length)))
+            out.facts.append((record_key(record), record.digest,
+                              sample_facts(thinking, out.findings[found:], length)))
+    return len(away)
+
+
+def _row(record: Record, known: Known | None) -> int | None:
+    return known.rows.get(record_key(record)) if known is not None and _cacheable(record) else None
 
 
 def check_file(item: WorkItem, ctx: Context, selection: Selection,
                max_line_bytes: int = DEFAULT_MAX_LINE_BYTES, batch: int = BATCH,
-               progress: Progress | None = None, known: Mapping[str, SampleFacts] | None = None,
-               collect: bool = False) -> FileResult:
+               progress: Progress | None = None, known: Known | None = None,
+               collect: bool = False, delegate: Delegate | None = None) -> FileResult:
     """Check one file (or shard); pure but for reading it.
 
-    `known` maps sample digests to facts a cache kept: those samples are not parsed nor checked,
-    their findings are stamped with their current place. With `collect`, the result lists every
-    sample's facts in file order (`FileResult.facts`), for the cache to keep.
+    `known` is what a cache kept of the file's samples: the samples it has are not parsed nor
+    checked, their findings are stamped with their current place. With `collect`, the result lists every
+    sample's facts (`FileResult.facts`), for the cache to keep. With `delegate`, the
+    samples `known` lacks are handed to it rather than checked here (the result lacks them).
     """
     out = FileResult(item.display, item.dataset.name, facts=[] if collect else None)
     if item.notice is not None or item.path is None:
@@ -288,19 +322,22 @@ def check_file(item: WorkItem, ctx: Context, selection: Selection,
                          problems=(notice,)), ctx, selection, out)
         return out
     out.file = item.shard is None or item.shard.first  # a file counts once, however many shards it has
+    away = 0
     try:
-        records = read_records(item.path, max_line_bytes, item.shard, lazy=known is not None)
+        records: Iterator[Record | Hit] = (read_records(item.path, max_line_bytes, item.shard) if known is None
+                                           else scan_records(item.path, max_line_bytes, item.shard, known.rows))
         for chunk in _batches(records, batch):
-            _check_batch(chunk, item, ctx, selection, out, known)
+            away += _check_batch(chunk, item, ctx, selection, out, known, delegate)
             if progress is not None:
-                progress(sum(r.index is not None for r in chunk), sum(r.nbytes for r in chunk))
+                progress(sum(isinstance(r, tuple) or r.index is not None for r in chunk),
+                         sum(r[3] if isinstance(r, tuple) else r.nbytes for r in chunk))
     except FileError as exc:
         out.facts = None  # an unreadable file is not cached: the next run must read it again
         run_rules(Sample(Location(item.display, None, None), item.dataset.name, item.dataset.format,
                          problems=(Problem("unreadable", f"{exc}"),)), ctx, selection, out)
     else:
         # an empty file trains nothing, and `datasets` refuses to load one; a shard is not a file
-        if not out.samples and item.shard is None:
+        if not out.samples and not away and item.shard is None:
             empty = Problem("empty_file", "the file holds no samples")
             run_rules(Sample(Location(item.display, None, None), item.dataset.name, item.dataset.format,
                              problems=(empty,)), ctx, selection, out)

@@ -8,8 +8,7 @@ reused. With the sample's thinking mode (for the dataset-level ratio rule) and i
 
 from __future__ import annotations
 
-import json
-from typing import Any, Sequence
+from typing import Any, Mapping, Protocol, Sequence
 
 from thinklint.model import Edit, Finding, Fix
 
@@ -17,6 +16,19 @@ from thinklint.model import Edit, Finding, Fix
 FindingFacts = tuple[str, str, str, str, "int | None", "Any"]
 #: (thinking: 1 thinking, 0 non-thinking, None neither/unknown; findings; untruncated token length or None)
 SampleFacts = tuple["int | None", tuple[FindingFacts, ...], "int | None"]
+
+
+class Known(Protocol):
+    """What a cache knows of a file's samples (`thinklint.entries.Entry`): rows by key, facts by row."""
+
+    @property
+    def rows(self) -> Mapping[bytes, int]: ...
+
+    def key(self, row: int) -> bytes: ...
+
+    def digest(self, row: int) -> str: ...
+
+    def facts(self, row: int) -> SampleFacts: ...
 
 
 def thinking_code(thinking: bool | None) -> int | None:
@@ -43,25 +55,30 @@ def sample_facts(thinking: bool | None, findings: Sequence[Finding], length: int
 
 def place(facts: SampleFacts, path: str, line: int | None, index: int | None, digest: str) -> list[Finding]:
     """The findings of `facts`, placed where the sample is now."""
-    return [Finding(rule=rule, category=category, severity=severity, path=path, line=line,  # type: ignore[arg-type]
-                    sample=index, message=message, turn=turn, fix=_fix(fix), digest=digest)
-            for rule, category, severity, message, turn, fix in facts[1]]
+    if not _PLAIN:
+        return [Finding(rule=rule, category=category, severity=severity, path=path, line=line,  # type: ignore[arg-type]
+                        sample=index, message=message, turn=turn, fix=_fix(fix), digest=digest)
+                for rule, category, severity, message, turn, fix in facts[1]]
+    out = []
+    for rule, category, severity, message, turn, fix in facts[1]:
+        # placing cached findings is most of a cached run's work: the frozen dataclass's __init__
+        # sets each field through object.__setattr__, filling __dict__ directly is twice as fast
+        f = _new(Finding)
+        f.__dict__.update(rule=rule, category=category, severity=severity, path=path, line=line, sample=index,
+                          message=message, turn=turn, fix=_fix(fix), digest=digest)
+        out.append(f)
+    return out
 
 
-def freeze_finding(data: Any) -> FindingFacts | None:
-    """A finding's facts as read back from a cache file, or None when they do not have that shape.
+_new = object.__new__
+#: Finding is a plain dataclass whose __init__ only stores its fields (no slots, no __post_init__)
+_PLAIN = not hasattr(Finding, "__post_init__") and not hasattr(Finding, "__slots__") and \
+    list(Finding.__dataclass_fields__) == ["rule", "category", "severity", "path", "line", "sample", "message",
+                                           "turn", "fix", "digest"]
 
-    The store keeps the fix as JSON text (so that findings can be told apart in a dict); a cache file
-    is read, never trusted: every part is checked.
-    """
-    if not (isinstance(data, list) and len(data) == 6 and all(isinstance(x, str) for x in data[:4])
-            and (data[4] is None or (isinstance(data[4], int) and not isinstance(data[4], bool)))
-            and isinstance(data[5], str)):
-        return None
-    fix = json.loads(data[5])
-    if fix is not None and not (isinstance(fix, list) and len(fix) == 3 and isinstance(fix[0], str)
-                                and isinstance(fix[1], bool) and isinstance(fix[2], list)
-                                and all(isinstance(e, list) and len(e) == 3 and isinstance(e[0], list)
-                                        for e in fix[2])):
-        return None
-    return data[0], data[1], data[2], data[3], data[4], fix
+
+def valid_fix(fix: Any) -> bool:
+    """Whether a fix read back from a cache file has the shape `_fix_facts` gives (None: no fix)."""
+    return fix is None or (isinstance(fix, list) and len(fix) == 3 and isinstance(fix[0], str)
+                           and isinstance(fix[1], bool) and isinstance(fix[2], list)
+                           and all(isinstance(e, list) and len(e) == 3 and isinstance(e[0], list) for e in fix[2]))

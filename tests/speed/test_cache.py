@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import struct
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +22,8 @@ from thinklint.settings import Settings
 from thinklint.spec import load_spec
 
 from .corpus import GOOD, make_project
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _run(spec: Path, **kw: Any) -> Any:
@@ -44,7 +51,7 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 
 def _entries(tmp: Path) -> list[Path]:
-    return sorted((tmp / CACHE_DIR).glob("v*/*/*.json"))
+    return sorted((tmp / CACHE_DIR).glob("v*/*/*.entry"))
 
 
 def test_cold_warm_and_uncached_runs_agree(tmp_path: Path, counted: list[int]) -> None:
@@ -77,33 +84,48 @@ def test_editing_one_line_rechecks_only_that_sample(tmp_path: Path, counted: lis
     _same(after, _run(spec, paths=(str(big),), use_cache=False))
 
 
-@pytest.mark.parametrize("damage", ["truncate", "garbage", "checksum", "shape", "empty"])
+def _reseal(head: bytes, body: bytes) -> bytes:
+    """An entry whose checksum holds for `body`: damage only the shape checks can catch."""
+    header = json.loads(head)
+    header["sha256"] = hashlib.sha256(body).hexdigest()
+    return json.dumps(header).encode() + b"\n" + body
+
+
+def _damage(data: bytes, damage: str) -> bytes:
+    head, _, body = data.partition(b"\n")
+    header = json.loads(head)
+    n, m, text = header["samples"], header["findings"], header["text"]
+    turns = text + 4 * 5 * m  # where the columns start (see thinklint.entries)
+    thinking = turns + 8 * m + (16 + 12) * n
+    if damage == "truncate":
+        return data[: len(data) // 2]
+    if damage == "garbage":
+        return b"\x00\xff not json"
+    if damage == "checksum":
+        return head + b"\n" + body.replace(b"THK001", b"THK002")
+    if damage == "empty":
+        return b""
+    if damage == "text":  # a valid checksum, text that is not UTF-8
+        return _reseal(head, b"\xff" + body[1:])
+    if damage == "turn":  # a valid checksum, a turn below -1 (none)
+        return _reseal(head, body[:turns] + struct.pack("<q", -5) + body[turns + 8:])
+    if damage == "number":  # a valid checksum, a finding number past the table's end
+        return _reseal(head, body[:-4] + struct.pack("<I", m + 5))
+    if damage == "thinking":  # a valid checksum, a thinking code that is none of 1, 0, -1
+        return _reseal(head, body[:thinking] + b"\x07" + body[thinking + 1:])
+    assert damage == "size"  # a valid checksum, a column cut short
+    return _reseal(head, body[:-2])
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "checksum", "text", "turn", "number", "thinking",
+                                    "size", "empty"])
 def test_a_damaged_entry_is_ignored_and_rewritten(tmp_path: Path, counted: list[int], damage: str) -> None:
     spec = make_project(tmp_path, tokens=False)
     fresh = _run(spec, use_cache=False)
     _run(spec)
     for entry in _entries(tmp_path):
-        data = entry.read_bytes()
-        head, _, body = data.partition(b"\n")
-        if damage == "truncate":
-            data = data[: len(data) // 2]
-        elif damage == "garbage":
-            data = b"\x00\xff not json"
-        elif damage == "checksum":
-            data = head + b"\n" + body.replace(b"THK001", b"THK002")
-        elif damage == "shape":  # well-formed JSON, a valid checksum, facts of the wrong shape
-            parsed = json.loads(body)
-            if parsed["findings"]:
-                parsed["findings"][0][3] = 42  # a message that is not a string
-            else:
-                parsed["samples"][0][1] = "thinking"
-            body = json.dumps(parsed).encode()
-            header = json.loads(head)
-            header["sha256"] = __import__("hashlib").sha256(body).hexdigest()
-            data = json.dumps(header).encode() + b"\n" + body
-        else:
-            data = b""
-        entry.write_bytes(data)
+        assert load_entry(entry) is not None
+        entry.write_bytes(_damage(entry.read_bytes(), damage))
         assert load_entry(entry) is None
     counted[0] = 0
     _same(_run(spec), fresh)
@@ -165,3 +187,70 @@ def test_cache_clean(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert result.exit_code == 0 and "removed" in result.output
     assert not (tmp_path / CACHE_DIR).exists()
     assert "no cache" in runner.invoke(main, ["cache", "clean"]).output
+
+
+def _edit(big: Path, at: int) -> None:
+    """Change the sample on line `at + 1` of `big` (its file then looks newer than its cache entry)."""
+    lines = big.read_text(encoding="utf-8").split("\n")
+    lines[at] = json.dumps({"messages": [{"role": "user", "content": "edited " * 40},
+                                         {"role": "assistant", "content": "<think>\n\n</think>\n\nok"}]})
+    big.write_text("\n".join(lines), encoding="utf-8")
+
+
+@pytest.mark.tokens
+@pytest.mark.parametrize("helper", ["works", "dies"])
+def test_an_edit_checked_by_the_helper_finds_what_an_uncached_run_finds(
+        tmp_path: Path, qwen3_available: None, helper: str) -> None:
+    """The changed samples go to a forked child that loaded the tokenizer meanwhile; if it fails, to the parent.
+
+    In a fresh interpreter: thinklint forks only a process with no other thread, and a test session
+    has some (tqdm's monitor, once transformers has been imported).
+    """
+    code = f"from tests.speed.test_cache import helper_scenario\nhelper_scenario({str(tmp_path)!r}, {helper!r})"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def helper_scenario(tmp: str, helper: str) -> None:
+    from thinklint import helper as helper_module
+
+    tmp_path = Path(tmp)
+    counted = [0]
+    real_normalise = engine.normalise  # type: ignore[attr-defined]
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        counted[0] += 1
+        return real_normalise(*args, **kwargs)
+
+    engine.normalise = counting  # type: ignore[attr-defined]
+    spec = make_project(tmp_path, tokens=True, repeat=3)
+    _run(spec)
+    started: list[object] = []
+    real_start = helper_module.Helper.start
+
+    def start(*args: Any) -> Any:
+        started.append(real_start(*args))
+        return started[-1]
+
+    helper_module.Helper.start = start  # type: ignore[method-assign]
+    if helper == "dies":
+        helper_module._serve = lambda *args: None
+    _same(_run(spec), _run(spec, use_cache=False))
+    assert started == []  # nothing changed: no tokenizer, no helper
+    big = tmp_path / "big.jsonl"
+    _edit(big, 5)
+    _edit(big, 20)
+    counted[0] = 0
+    edited = _run(spec)
+    assert len(started) == 1 and started[0] is not None
+    assert counted[0] == (0 if helper == "works" else 2)  # in the child, or (it died) here
+    _same(edited, _run(spec, use_cache=False))
+    _same(_run(spec), edited)  # and the entry the edited run wrote holds
+    assert len(started) == 1
+    big.touch()  # newer than its entry, but unchanged: a helper is started (and nothing is sent to it) ...
+    _same(_run(spec), edited)
+    _same(_run(spec), edited)  # ... once: the entry is then known to be current
+    assert len(started) == 2
+
+

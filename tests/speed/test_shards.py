@@ -9,8 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from thinklint.readers import scan as scan_module
 from thinklint.readers import shards as shards_module
-from thinklint.readers.files import decode, read_records
+from thinklint.readers.files import Record, decode, read_records
+from thinklint.readers.scan import line_key, scan_records
 from thinklint.readers.shards import Shard, plan_shards, shardable
 
 LINES = st.one_of(
@@ -28,9 +30,13 @@ def _write(tmp: Path, lines: list[str], newline_at_end: bool, bom: bool) -> Path
     return path
 
 
-def _records(path: Path, max_line: int, shards: list[Shard] | None, lazy: bool = False) -> list[tuple[object, ...]]:
+def _records(path: Path, max_line: int, shards: list[Shard] | None, lazy: bool = False,
+             scan: bool = False) -> list[tuple[object, ...]]:
     if shards is None:
         recs = list(read_records(path, max_line))
+    elif scan:  # the cache's reader, knowing no line: every line a lazy record, with its key
+        recs = [r for s in shards for r in scan_records(path, max_line, s, {})]  # type: ignore[misc]
+        assert all(r.key == line_key(r.raw) for r in recs if r.raw is not None)
     else:
         recs = [r for s in shards for r in read_records(path, max_line, s, lazy=lazy)]
     recs = [decode(r) for r in recs]
@@ -55,6 +61,16 @@ def test_shards_read_as_the_whole_file(tmp_path_factory: pytest.TempPathFactory,
     data = path.read_bytes()
     assert all(s.start == 0 or data[s.start - 1:s.start] == b"\n" for s in shards)  # cut at line starts
     assert _records(path, max_line, shards, lazy) == _records(path, max_line, None)
+    saved, scan_module._BLOCK = scan_module._BLOCK, piece  # and the cache's reader reads blocks this big
+    try:
+        assert _records(path, max_line, shards, scan=True) == _records(path, max_line, None)
+    finally:
+        scan_module._BLOCK = saved
+    # knowing every line: the lines the cache has are hits at the places a read gives them
+    keys = {r.key: n for n, r in enumerate(scan_records(path, max_line, None, {})) if isinstance(r, Record) and r.key}
+    whole = [r for r in read_records(path, max_line) if r.index is not None and r.error_kind != "line_too_long"]
+    hits = [r for s in shards for r in scan_records(path, max_line, s, keys) if isinstance(r, tuple)]
+    assert [(line, index) for line, index, _row, _size in hits] == [(r.line, r.index) for r in whole]
 
 
 def test_small_and_unshardable_files_are_one_shard(tmp_path: Path) -> None:

@@ -71,7 +71,10 @@ def test_the_snapshot_keeps_what_the_token_layer_reads(pair: tuple[Any, Any]) ->
 
 def test_a_second_run_imports_neither_transformers_nor_torch(tmp_path: Path, qwen3_available: None) -> None:
     spec = make_project(tmp_path, tokens=True, repeat=1)
-    code = ("import sys\nfrom thinklint.cli import main\n"
+    # without the helper that would load the tokenizer in a child (`thinklint.helper`): this process's
+    # modules then show what loading it took
+    code = ("import sys\nfrom thinklint.cli import main\nfrom thinklint.helper import Helper\n"
+            "Helper.start = lambda *args: None\n"
             "try:\n    main(['check', '--exit-zero', '--select', 'MSK,TPL,TRN', '--jobs', '1'])\n"
             "except SystemExit:\n    pass\n"
             "print('HEAVY', [m for m in ('transformers', 'torch') if m in sys.modules])")

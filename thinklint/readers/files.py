@@ -14,7 +14,7 @@ import json
 import math
 import re
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Iterator
 
@@ -54,6 +54,8 @@ class Record:
     nbytes: int = 0
     #: the undecoded line of a lazily read JSONL record (`decode` parses it); None once decoded
     raw: bytes | None = None
+    #: the cache's key of a JSONL line (`readers.scan`); None: derived from `digest`
+    key: bytes | None = field(default=None, compare=False)
 
 
 def decode(record: Record) -> Record:
@@ -169,9 +171,7 @@ def _read_jsonl(fh: IO[bytes], max_line_bytes: int, lineno: int = 0, index: int 
         lineno += 1
         used += size
         if raw is None:
-            yield Record(lineno, index, None, digest_bytes(head),
-                         f"line is {size:,} bytes, over the {max_line_bytes:,}-byte limit; not loaded",
-                         "line_too_long", size)
+            yield too_long(lineno, index, size, head, max_line_bytes)
             index += 1
             continue
         if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
@@ -185,6 +185,12 @@ def _read_jsonl(fh: IO[bytes], max_line_bytes: int, lineno: int = 0, index: int 
         else:
             yield _decode_one(stripped, lineno, index, len(raw))
         index += 1
+
+
+def too_long(lineno: int, index: int, size: int, head: bytes, max_line_bytes: int) -> Record:
+    """A line over the size limit, known by its first bytes (a digest of the whole would mean reading it)."""
+    return Record(lineno, index, None, digest_bytes(head[:4096]),
+                  f"line is {size:,} bytes, over the {max_line_bytes:,}-byte limit; not loaded", "line_too_long", size)
 
 
 def _read_line(fh: IO[bytes], max_line_bytes: int) -> tuple[bytes | None, int, bytes]:
