@@ -268,6 +268,11 @@ def _plain(value: Any) -> Any:
     # of rich objects; doing the same keeps renders identical (tuples stay tuples there too)
     if value is None or type(value) in (str, int, float, bool):
         return value
+    # exact dicts and lists first: the Mapping check below goes through typing's slow isinstance
+    if type(value) is dict:
+        return {_plain(k): _plain(v) for k, v in value.items()}
+    if type(value) is list:
+        return [_plain(v) for v in value]
     if isinstance(value, str):
         return str.__str__(value)
     if isinstance(value, int):
@@ -286,7 +291,7 @@ def _plain(value: Any) -> Any:
 def _prepare_messages(messages: Sequence[Mapping[str, Any]], alias_reasoning: bool) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for message in messages:
-        if not isinstance(message, Mapping):
+        if type(message) is not dict and not isinstance(message, Mapping):
             raise TemplateError(f"a chat message must be a mapping, got {type(message).__name__}")
         # transformers drops None-valued keys: templates handle a missing key but print "None" for a null
         msg: dict[str, Any] = _plain({k: v for k, v in message.items() if v is not None})

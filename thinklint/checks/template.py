@@ -12,12 +12,27 @@ from thinklint.think import reasoning_of
 from thinklint.tokens.encoding import common_prefix
 
 
+#: how much of the first line of a turn's reasoning must appear in its rendering (TPL003)
+_NEEDLE = 200
+
+
 def _first_difference(a: list[int] | tuple[int, ...], b: list[int] | tuple[int, ...]) -> int:
     return common_prefix(a, b)
 
 
-def _checked_turns(sample: Sample, ctx: Context) -> Iterator[tuple[int, int, bool]]:
-    """(turn, its first supervised token, serving mode) for each turn the prefix invariant is checked on."""
+def _checked_turns(sample: Sample, ctx: Context) -> list[tuple[int, int, bool]]:
+    """(turn, its first supervised token, serving mode) for each turn the prefix invariant is checked on.
+
+    Found once per batch (`prepare_prompts` asks first, the rule again): the reasoning parse is not cheap."""
+    key = ("checked_turns", sample.dataset, sample.location, sample.digest)
+    hit = ctx.tokens.recall(key)
+    if hit is None:
+        hit = list(_find_checked_turns(sample, ctx))
+        ctx.tokens.remember(key, hit)
+    return list(hit)
+
+
+def _find_checked_turns(sample: Sample, ctx: Context) -> Iterator[tuple[int, int, bool]]:
     if sample.format == "tokenized" or not sample.messages:
         return
     enc = encoded(sample, ctx)
@@ -56,7 +71,7 @@ def prepare_prompts(samples: Sequence[Sample], ctx: Context, opts: Mapping[str, 
                 texts.append(_serving_prompt(sample, turn, thinking, ctx))
             except TemplateError:
                 continue
-    ctx.tokens.tokenize_many(texts)
+    ctx.tokens.tokenize_ahead(texts)
 
 
 def prefix_invariant(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> Iterator[Violation]:
@@ -110,6 +125,14 @@ def text_mismatch(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> Iter
                     f"the text has {tokens.around(a, d)}, the template renders {tokens.around(b, d)}")
 
 
+def _first_line(text: str) -> str:
+    """`text.splitlines()[0]` without splitting all of a long reasoning text (IndexError when empty, as that).
+
+    The first line of a prefix one character longer than what is kept is the kept part of the first
+    line: a break at the cut ('\\r' whose '\\n' is cut off) is a break either way."""
+    return text[:_NEEDLE + 1].splitlines()[0]
+
+
 def reasoning_dropped(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> Iterator[Violation]:
     if sample.format in ("tokenized", "text"):
         return
@@ -124,7 +147,7 @@ def reasoning_dropped(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> 
             text = serving.render(sample.messages[:i + 1], sample.tool_list(), generation_prompt=False, thinking=True)
         except TemplateError:
             return  # the prefix invariant rule reports a template that cannot render
-        needle = reasoning.text.strip().splitlines()[0][:200]
+        needle = _first_line(reasoning.text.strip())[:_NEEDLE]
         if needle and needle not in text:
             where = f"in {reasoning.field!r}" if reasoning.field else "inline"
             yield Violation(f"the serving template drops the reasoning of {turn_name(sample, i)} (written {where}) "

@@ -131,6 +131,10 @@ class TokenContext:
         """`[tokenize(t) for t in texts]`, with one tokenizer call for what this batch has not seen."""
         return self.sections.encode_many(texts)
 
+    def tokenize_ahead(self, texts: Sequence[str]) -> None:
+        """Tokenize, in one tokenizer call, what `tokenize` will be asked for `texts` and has not seen."""
+        self.sections.fill(texts)
+
     def remember(self, key: tuple[Any, ...], value: Any) -> None:
         """Keep a per-sample result (a rendered prompt) until the next prefetch."""
         if len(self._batch) >= _KEEP:  # callers that never prefetch (render, show) stay bounded

@@ -200,9 +200,10 @@ class SectionEncoder:
         """Encode, in one batch, every section of `texts` not already known; forget the previous batch's."""
         self._batch = {}
         self._cuts = {}
-        self._fill(texts)
+        self.fill(texts)
 
-    def _fill(self, texts: Iterable[str]) -> None:
+    def fill(self, texts: Iterable[str]) -> None:
+        """Encode, in one batch, every section of `texts` not already known (kept with the batch's)."""
         missing: dict[str, None] = {}
         for text in texts:
             for s in self.sections(text):
@@ -249,7 +250,7 @@ class SectionEncoder:
 
     def encode_many(self, texts: Sequence[str]) -> list[list[int]]:
         """Like `[encode(t) for t in texts]`, with one backend call for the sections not yet known."""
-        self._fill(texts)
+        self.fill(texts)
         return [self.encode(t) for t in texts]
 
 
