@@ -23,13 +23,11 @@ def _first_difference(a: list[int] | tuple[int, ...], b: list[int] | tuple[int, 
 def _checked_turns(sample: Sample, ctx: Context) -> list[tuple[int, int, bool]]:
     """(turn, its first supervised token, serving mode) for each turn the prefix invariant is checked on.
 
-    Found once per batch (`prepare_prompts` asks first, the rule again): the reasoning parse is not cheap."""
-    key = ("checked_turns", sample.dataset, sample.location, sample.digest)
-    hit = ctx.tokens.recall(key)
-    if hit is None:
-        hit = list(_find_checked_turns(sample, ctx))
-        ctx.tokens.remember(key, hit)
-    return list(hit)
+    Found once per sample (`prepare_prompts` asks first, the rule again): the reasoning parse is not cheap."""
+    known = sample.memo.get("checked_turns")
+    if known is None or known[0] is not ctx:
+        known = sample.memo["checked_turns"] = (ctx, list(_find_checked_turns(sample, ctx)))
+    return list(known[1])
 
 
 def _find_checked_turns(sample: Sample, ctx: Context) -> Iterator[tuple[int, int, bool]]:
