@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any, Callable, TypeVar
 
 from thinklint.model import Message, Sample
 from thinklint.profiles import Profile
@@ -140,28 +140,20 @@ def prefill_lead(sample: Sample, turn: int, profile: Profile) -> str:
     return mode.prefill if mode else ""
 
 
-_MISSING = object()
-
-
-def _recall(sample: Sample, key: tuple[Any, ...], profile: Profile) -> Any:
-    """What `sample.memo` holds for `key` under this very profile object (a rule may judge a sample
-    under another profile: the entry keeps its profile and is used only for that one)."""
+def memoised(sample: Sample, key: tuple[Any, ...], owner: object, compute: Callable[..., _T], *args: Any) -> _T:
+    """`compute(*args)`, kept in `sample.memo` under `key` for this very `owner` (the profile or
+    context it was computed for: a rule may judge a sample under another, and gets its own)."""
     entry = sample.memo.get(key)
-    return entry[1] if entry is not None and entry[0] is profile else _MISSING
-
-
-def _keep(sample: Sample, key: tuple[Any, ...], profile: Profile, value: _T) -> _T:
-    sample.memo[key] = (profile, value)
+    if entry is not None and entry[0] is owner:
+        return entry[1]  # type: ignore[no-any-return]
+    value = compute(*args)
+    sample.memo[key] = (owner, value)
     return value
 
 
 def turn_parse(sample: Sample, turn: int, profile: Profile) -> ThinkParse | None:
     """The parse of assistant turn `turn` as the family's template reads it (see the module doc)."""
-    key = ("parse", turn)
-    known = _recall(sample, key, profile)
-    if known is not _MISSING:
-        return known  # type: ignore[no-any-return]
-    return _keep(sample, key, profile, _turn_parse(sample, turn, profile))
+    return memoised(sample, ("parse", turn), profile, _turn_parse, sample, turn, profile)
 
 
 def _turn_parse(sample: Sample, turn: int, profile: Profile) -> ThinkParse | None:
@@ -212,12 +204,11 @@ def reasoning_of(message: Message, profile: Profile, parsed: ThinkParse | None =
 
 
 def turn_reasoning(sample: Sample, turn: int, profile: Profile) -> Reasoning:
-    key = ("reasoning", turn)
-    known = _recall(sample, key, profile)
-    if known is not _MISSING:
-        return known  # type: ignore[no-any-return]
-    found = reasoning_of(sample.messages[turn - 1], profile, turn_parse(sample, turn, profile))
-    return _keep(sample, key, profile, found)
+    return memoised(sample, ("reasoning", turn), profile, _turn_reasoning, sample, turn, profile)
+
+
+def _turn_reasoning(sample: Sample, turn: int, profile: Profile) -> Reasoning:
+    return reasoning_of(sample.messages[turn - 1], profile, turn_parse(sample, turn, profile))
 
 
 def assistant_turns(sample: Sample) -> tuple[tuple[int, Message], ...]:
@@ -313,11 +304,7 @@ class SwitchHit:
 def switch_in_force(sample: Sample, profile: Profile, before: int) -> SwitchHit | None:
     """The text switch in force for turn `before` (1-based), read the way the family reads it;
     None when no switch applies."""
-    key = ("switch", before)
-    known = _recall(sample, key, profile)
-    if known is not _MISSING:
-        return known  # type: ignore[no-any-return]
-    return _keep(sample, key, profile, _switch_in_force(sample, profile, before))
+    return memoised(sample, ("switch", before), profile, _switch_in_force, sample, profile, before)
 
 
 def _switch_in_force(sample: Sample, profile: Profile, before: int) -> SwitchHit | None:
@@ -339,10 +326,10 @@ def _switch_in_force(sample: Sample, profile: Profile, before: int) -> SwitchHit
 def _switch_hits_in(sample: Sample, profile: Profile) -> list[tuple[str, SwitchHit]]:
     """(kind, hit) for every message a switch is read from and written in, by mode (non-thinking
     first) then message: found once per sample, as every assistant turn asks about its prefix."""
-    key = ("switch_hits",)
-    known = _recall(sample, key, profile)
-    if known is not _MISSING:
-        return known  # type: ignore[no-any-return]
+    return memoised(sample, ("switch_hits",), profile, _find_switch_hits, sample, profile)
+
+
+def _find_switch_hits(sample: Sample, profile: Profile) -> list[tuple[str, SwitchHit]]:
     found: list[tuple[str, SwitchHit]] = []
     for mode, token in _tokens(profile):
         kind = switch_kind(profile, token)
@@ -352,7 +339,7 @@ def _switch_hits_in(sample: Sample, profile: Profile) -> list[tuple[str, SwitchH
                 hits = _hits(profile, token, m.content)
                 if hits:
                     found.append((kind, SwitchHit(mode, idx, token, tuple(hits))))
-    return _keep(sample, key, profile, found)
+    return found
 
 
 def active_switch(sample: Sample, profile: Profile, before: int) -> str | None:

@@ -8,7 +8,7 @@ from thinklint.checks.tokens_common import encoded, first_supervised, prepare_en
 from thinklint.context import Context
 from thinklint.errors import TemplateError
 from thinklint.model import Sample, Violation
-from thinklint.think import reasoning_of
+from thinklint.think import memoised, reasoning_of
 from thinklint.tokens.encoding import common_prefix
 
 
@@ -24,10 +24,11 @@ def _checked_turns(sample: Sample, ctx: Context) -> list[tuple[int, int, bool]]:
     """(turn, its first supervised token, serving mode) for each turn the prefix invariant is checked on.
 
     Found once per sample (`prepare_prompts` asks first, the rule again): the reasoning parse is not cheap."""
-    known = sample.memo.get("checked_turns")
-    if known is None or known[0] is not ctx:
-        known = sample.memo["checked_turns"] = (ctx, list(_find_checked_turns(sample, ctx)))
-    return list(known[1])
+    return list(memoised(sample, ("checked_turns",), ctx, _list_checked_turns, sample, ctx))
+
+
+def _list_checked_turns(sample: Sample, ctx: Context) -> list[tuple[int, int, bool]]:
+    return list(_find_checked_turns(sample, ctx))
 
 
 def _find_checked_turns(sample: Sample, ctx: Context) -> Iterator[tuple[int, int, bool]]:
