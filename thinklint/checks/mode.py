@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Iterator, Mapping
 
 from thinklint.checks import repairs
-from thinklint.checks.markers import has_near_miss
+from thinklint.checks.nearmiss import has_near_miss
 from thinklint.context import Context, DatasetStats
 from thinklint.model import Fix, Message, Sample, Violation
 from thinklint.think import (
