@@ -30,25 +30,24 @@ def _write(tmp: Path, lines: list[str], newline_at_end: bool, bom: bool) -> Path
     return path
 
 
-def _records(path: Path, max_line: int, shards: list[Shard] | None, lazy: bool = False,
-             scan: bool = False) -> list[tuple[object, ...]]:
+def _records(path: Path, max_line: int, shards: list[Shard] | None, scan: bool = False) -> list[tuple[object, ...]]:
     if shards is None:
         recs = list(read_records(path, max_line))
     elif scan:  # the cache's reader, knowing no line: every line a lazy record, with its key
         recs = [r for s in shards for r in scan_records(path, max_line, s, {})]  # type: ignore[misc]
         assert all(r.key == line_key(r.raw) for r in recs if r.raw is not None)
     else:
-        recs = [r for s in shards for r in read_records(path, max_line, s, lazy=lazy)]
+        recs = [r for s in shards for r in read_records(path, max_line, s)]
     recs = [decode(r) for r in recs]
     return [(r.line, r.index, r.digest, r.value, r.error, r.error_kind) for r in recs]
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(lines=st.lists(LINES, max_size=40), newline_at_end=st.booleans(), bom=st.booleans(),
-       shard_bytes=st.integers(1, 400), max_line=st.sampled_from([40, 1 << 20]), lazy=st.booleans(),
+       shard_bytes=st.integers(1, 400), max_line=st.sampled_from([40, 1 << 20]),
        piece=st.sampled_from([1, 7, 64, 4 << 20]))
 def test_shards_read_as_the_whole_file(tmp_path_factory: pytest.TempPathFactory, lines: list[str], newline_at_end: bool, bom: bool,
-                                       shard_bytes: int, max_line: int, lazy: bool, piece: int) -> None:
+                                       shard_bytes: int, max_line: int, piece: int) -> None:
     path = _write(tmp_path_factory.mktemp("s"), lines, newline_at_end, bom)
     saved, shards_module._PIECE = shards_module._PIECE, piece  # shards are counted in pieces this big
     try:
@@ -60,7 +59,7 @@ def test_shards_read_as_the_whole_file(tmp_path_factory: pytest.TempPathFactory,
     assert all(a.end == b.start for a, b in zip(shards, shards[1:]))
     data = path.read_bytes()
     assert all(s.start == 0 or data[s.start - 1:s.start] == b"\n" for s in shards)  # cut at line starts
-    assert _records(path, max_line, shards, lazy) == _records(path, max_line, None)
+    assert _records(path, max_line, shards) == _records(path, max_line, None)
     saved, scan_module._BLOCK = scan_module._BLOCK, piece  # and the cache's reader reads blocks this big
     try:
         assert _records(path, max_line, shards, scan=True) == _records(path, max_line, None)

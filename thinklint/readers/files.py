@@ -112,15 +112,14 @@ def _open(path: Path) -> IO[bytes]:
 
 
 def read_records(path: Path, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
-                 shard: Shard | None = None, lazy: bool = False) -> Iterator[Record]:
+                 shard: Shard | None = None) -> Iterator[Record]:
     """Every record of `path`; with a `shard` (plain JSONL only), those of its byte range.
 
-    A failure that ends the file (I/O, corrupt compression) is a FileError. `lazy` JSONL records
-    carry their bytes and digest but are not parsed (see `decode`): a cache that knows the digest
-    needs no parse.
+    A failure that ends the file (I/O, corrupt compression) is a FileError. (The cache's reader,
+    `readers.scan`, makes records that carry their bytes unparsed: see `decode`.)
     """
     try:
-        yield from _records(path, max_line_bytes, shard, lazy)
+        yield from _records(path, max_line_bytes, shard)
     except _READ_ERRORS as exc:
         raise FileError(f"read failed: {_reason(exc)}") from None
 
@@ -129,14 +128,14 @@ def _reason(exc: BaseException) -> str:
     return str(getattr(exc, "strerror", None) or exc or type(exc).__name__)
 
 
-def _records(path: Path, max_line_bytes: int, shard: Shard | None, lazy: bool) -> Iterator[Record]:
+def _records(path: Path, max_line_bytes: int, shard: Shard | None) -> Iterator[Record]:
     if path.is_dir():  # before the suffix: `path: data/math` is a folder, not an unsupported file type
         raise FileError(f"is a directory, expected a data file (a glob such as {path.name}/*.jsonl reads the files in it)")
     kind = file_kind(path)
     if shard is not None and not shard.first:
         with _open(path) as fh:
             fh.seek(shard.start)
-            yield from _read_jsonl(fh, max_line_bytes, shard.line, shard.index, shard.end - shard.start, lazy)
+            yield from _read_jsonl(fh, max_line_bytes, shard.line, shard.index, shard.end - shard.start)
         return
     if kind == "parquet":
         yield from _read_parquet(path, max_line_bytes)
@@ -151,11 +150,11 @@ def _records(path: Path, max_line_bytes: int, shard: Shard | None, lazy: bool) -
         if kind == "json" and first == b"[":
             yield from _read_array(fh, path, max_line_bytes)
         else:
-            yield from _read_jsonl(fh, max_line_bytes, 0, 0, shard.end if shard is not None else None, lazy)
+            yield from _read_jsonl(fh, max_line_bytes, 0, 0, shard.end if shard is not None else None)
 
 
 def _read_jsonl(fh: IO[bytes], max_line_bytes: int, lineno: int = 0, index: int = 0,
-                limit: int | None = None, lazy: bool = False) -> Iterator[Record]:
+                limit: int | None = None) -> Iterator[Record]:
     """JSON lines from the current position; `lineno` lines and `index` samples came before it.
 
     With `limit`, stop at the first line that starts `limit` bytes or more from where reading began.
@@ -180,10 +179,7 @@ def _read_jsonl(fh: IO[bytes], max_line_bytes: int, lineno: int = 0, index: int 
         stripped = raw.strip()
         if not stripped:
             continue
-        if lazy:
-            yield Record(lineno, index, None, digest_bytes(stripped), nbytes=len(raw), raw=stripped)
-        else:
-            yield _decode_one(stripped, lineno, index, len(raw))
+        yield _decode_one(stripped, lineno, index, len(raw))
         index += 1
 
 

@@ -5,7 +5,7 @@ the part of such a run that grows with the file. It reads in large blocks and fi
 (rather than a readline call and a record object per line), hashes each with SHA-256 (hardware
 accelerated where the CPU has it: about twice as fast as the BLAKE2b of a record's digest), and
 looks the key up in the cache entry's rows: a known line becomes a bare (line, index, row, bytes)
-tuple; an unknown one becomes the lazy record `read_records(lazy=True)` would have made. Line
+tuple; an unknown one becomes a record that carries its bytes, parsed later (`decode`). Line
 numbers, sample indices, blank lines, a byte order mark, over-long lines and shard limits are
 those of `read_records` (tests compare them). JSON arrays and Parquet are read by `read_records`,
 their keys derived from their digests.
@@ -42,7 +42,8 @@ def record_key(record: Record) -> bytes:
 
 def scan_records(path: Path, max_line_bytes: int, shard: Shard | None,
                  rows: Mapping[bytes, int]) -> Iterator[Union[Record, Hit]]:
-    """`read_records(path, max_line_bytes, shard, lazy=True)`, but a line whose key is in `rows` is a `Hit`."""
+    """`read_records(path, max_line_bytes, shard)` with each JSONL line left unparsed, and a line whose
+    key is in `rows` a `Hit`."""
     try:
         kind = "folder" if path.is_dir() else file_kind(path)
     except FileError:
