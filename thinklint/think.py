@@ -233,15 +233,6 @@ def is_thinking(sample: Sample, profile: Profile) -> bool | None:
     return turn_reasoning(sample, last[0], profile).present
 
 
-def last_user_text(sample: Sample, before: int | None = None) -> str | None:
-    """The text of the last user or system message before turn `before` (1-based)."""
-    msgs = sample.messages[: (before - 1) if before else None]
-    for m in reversed(msgs):
-        if m.role in ("user", "system"):
-            return m.content
-    return None
-
-
 # ---------------------------------------------------------------------------------------------
 # text switches (/think, /no_think, /nothink)
 
