@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, Iterator
@@ -40,6 +39,8 @@ def atomic_writer(path: Path, durable: bool = True) -> Iterator[BinaryIO]:
 
     Without `durable` there is no fsync: readers still never see half a file, but a power cut may
     leave an empty or stale one. For files whose reader verifies them anyway (the cache's checksums)."""
+    import tempfile  # here: a run that writes nothing (a cached, unchanged one) need not import it
+
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:

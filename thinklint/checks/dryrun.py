@@ -6,12 +6,14 @@ took; MSK007 and MSK008 say what only a forward pass can show. Pure: they read a
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
 from thinklint.checks.tokens_common import turn_name
 from thinklint.context import Context
-from thinklint.dryrun.result import SampleLoss
 from thinklint.model import Violation
+
+if TYPE_CHECKING:  # every run imports the checks; only a dry run needs its results' module
+    from thinklint.dryrun.result import SampleLoss
 
 
 def _share(part: float, whole: float) -> str:

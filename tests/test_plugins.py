@@ -1,0 +1,110 @@
+"""Third-party rules through the `thinklint.rules` entry-point group, and the look that spares a run without them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import zipfile
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from tests.util import GOOD, simple_project
+from thinklint.app import run_lint
+from thinklint.catalog import _may_declare_plugins, all_rules, plugin_rules
+from thinklint.settings import Settings
+from thinklint.spec import load_spec
+
+ROOT = Path(__file__).resolve().parents[1]
+
+PLUGIN = '''
+from thinklint.context import Check
+from thinklint.model import Violation
+
+RULE = {
+    "code": "FMT901", "name": "shouted-answer", "category": "format", "severity": "warning",
+    "summary": "an assistant answer written in capitals",
+    "docs": {"what_it_does": "Reports an answer in capitals.", "why_is_this_bad": "It teaches shouting.",
+             "example": "HELLO", "use_instead": "hello"},
+    "examples": {
+        "bad": [{"sample": {"messages": [{"role": "user", "content": "hi"},
+                                         {"role": "assistant", "content": "HELLO"}]}, "expect": "shouts"}],
+        "good": [{"sample": {"messages": [{"role": "user", "content": "hi"},
+                                          {"role": "assistant", "content": "hello"}]}}],
+    },
+}
+
+
+def shouted(sample, ctx, options):
+    for turn, message in enumerate(sample.messages):
+        answer = message.content.rsplit("</think>", 1)[-1]
+        if message.role == "assistant" and answer.isupper():
+            yield Violation(f"assistant turn {turn} shouts", turn=turn)
+
+
+def rules():
+    return [(RULE, Check(sample=shouted))]
+'''
+
+
+def install(site: Path, group: str = "thinklint.rules") -> None:
+    """A package and its dist-info in `site`, as pip leaves them."""
+    (site / "tlplugin_demo").mkdir(parents=True)
+    (site / "tlplugin_demo" / "__init__.py").write_text(textwrap.dedent(PLUGIN), encoding="utf-8")
+    dist = site / "tlplugin_demo-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: tlplugin-demo\nVersion: 0.1\n", encoding="utf-8")
+    (dist / "entry_points.txt").write_text(f"[{group}]\ndemo = tlplugin_demo:rules\n", encoding="utf-8")
+
+
+@pytest.fixture
+def fresh_plugins() -> Iterator[None]:
+    plugin_rules.cache_clear()
+    yield
+    plugin_rules.cache_clear()
+    sys.modules.pop("tlplugin_demo", None)
+
+
+def test_an_installed_plugin_adds_its_rule_and_the_rule_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             fresh_plugins: None) -> None:
+    install(tmp_path / "site")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    rule = all_rules()["FMT901"]
+    assert (rule.origin, rule.category, rule.severity) == ("plugin", "format", "warning")
+    project = tmp_path / "repo"
+    project.mkdir()
+    shouting = {"messages": [{"role": "user", "content": "hi"},
+                             {"role": "assistant", "content": "<think>\nok\n</think>\n\nHELLO"}]}
+    simple_project(project, [GOOD, shouting])
+    result, _rules, _profile = run_lint(load_spec(project / "thinklint.yaml"),
+                                        Settings(select=("FMT901",), use_cache=False, jobs=1))
+    assert [(f.rule, f.line, f.turn) for f in result.findings] == [("FMT901", 2, 1)]
+
+
+def test_a_distribution_of_another_group_is_not_a_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         fresh_plugins: None) -> None:
+    install(tmp_path / "site", group="console_scripts")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    monkeypatch.setattr(sys, "path", [str(tmp_path / "site")])
+    assert not _may_declare_plugins()
+    assert plugin_rules() == {}
+
+
+def test_what_the_look_cannot_read_is_left_to_importlib_metadata(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    archive = tmp_path / "deps.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("x/__init__.py", "")
+    monkeypatch.setattr(sys, "path", [str(tmp_path / "missing"), str(archive)])
+    assert _may_declare_plugins()  # a zip on sys.path may hold a dist-info: not looked into
+
+
+def test_a_run_without_plugins_does_not_import_importlib_metadata() -> None:
+    code = ("import sys; from thinklint.catalog import all_rules; all_rules(); "
+            "print('LOADED', 'importlib.metadata' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert "LOADED False" in out.stdout, out.stdout + out.stderr
