@@ -182,23 +182,42 @@ def bench_token(folder: Path, n: int, repeat: int) -> None:
 
 
 def bench_cache(folder: Path, n: int, repeat: int) -> None:
+    """Each figure the best of `repeat` runs from the same state: no cache at all (cold), the cache a
+    cold run leaves (unchanged), and that cache with one sample of the file edited since (as
+    pre-commit runs it, on the changed file)."""
     work = folder.parent / f"{folder.name}-cache"
-    shutil.rmtree(work, ignore_errors=True)
+    saved = folder.parent / f"{folder.name}-cache-saved"
+    for path in (work, saved):
+        shutil.rmtree(path, ignore_errors=True)
     shutil.copytree(folder, work)
-    cold, _, _ = thinklint([], work)
-    warm, _, _ = thinklint([], work)
-    data = work / "data.jsonl"
+    cache, data = work / ".thinklint_cache", work / "data.jsonl"
+
+    def cold_run() -> float:
+        shutil.rmtree(cache, ignore_errors=True)
+        return thinklint([], work)[0]
+
+    cold = min(cold_run() for _ in range(repeat))
+    warm = best_run([], work, repeat)
+    shutil.copytree(cache, saved)
     lines = data.read_bytes().split(b"\n")
     middle = len(lines) // 2
     row = json.loads(lines[middle])
     row["messages"][0]["content"] += " (edited)"
     lines[middle] = json.dumps(row, ensure_ascii=False).encode("utf-8")
-    data.write_bytes(b"\n".join(lines))
-    edited, _, _ = thinklint(["data.jsonl"], work)  # as pre-commit calls it: the changed file
-    print("incremental cache (the whole spec, every rule):")
+    edited_bytes = b"\n".join(lines)
+
+    def edited_run() -> float:
+        shutil.rmtree(cache)
+        shutil.copytree(saved, cache)
+        data.write_bytes(edited_bytes)  # written after the cache: newer than its entry, as after an edit
+        return thinklint(["data.jsonl"], work)[0]  # as pre-commit calls it: the changed file
+
+    edited = min(edited_run() for _ in range(repeat))
+    print(f"incremental cache (the whole spec, every rule; best of {repeat} from the same state each):")
     print(f"  cold run {cold:8.2f} s | unchanged re-run {warm:6.2f} s ({warm / cold:6.1%}) | "
           f"one sample edited {edited:6.2f} s ({edited / cold:6.1%})  (target <= 2%)")
-    shutil.rmtree(work, ignore_errors=True)
+    for path in (work, saved):
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def bench_rss(work: Path, sizes: list[int], token: bool) -> None:
