@@ -1,4 +1,5 @@
-"""Third-party rules through the `thinklint.rules` entry-point group, and the look that spares a run without them."""
+"""Third-party rules through the `thinklint.rules` entry-point group, and `thinklint.distinfo`, which spares a
+run without them (and the cache key's library versions) the import of importlib.metadata."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from typing import Iterator
 
 import pytest
 
-from tests.util import GOOD, simple_project
+from tests.util import GOOD, simple_project, write_jsonl
 from thinklint.app import run_lint
-from thinklint.catalog import _may_declare_plugins, all_rules, plugin_rules
+from thinklint.catalog import ENTRY_POINT_GROUP, all_rules, plugin_rules
+from thinklint.distinfo import may_declare, versions
 from thinklint.settings import Settings
 from thinklint.spec import load_spec
 
@@ -89,7 +91,7 @@ def test_a_distribution_of_another_group_is_not_a_plugin(tmp_path: Path, monkeyp
     install(tmp_path / "site", group="console_scripts")
     monkeypatch.syspath_prepend(str(tmp_path / "site"))
     monkeypatch.setattr(sys, "path", [str(tmp_path / "site")])
-    assert not _may_declare_plugins()
+    assert not may_declare(ENTRY_POINT_GROUP)
     assert plugin_rules() == {}
 
 
@@ -99,12 +101,47 @@ def test_what_the_look_cannot_read_is_left_to_importlib_metadata(tmp_path: Path,
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr("x/__init__.py", "")
     monkeypatch.setattr(sys, "path", [str(tmp_path / "missing"), str(archive)])
-    assert _may_declare_plugins()  # a zip on sys.path may hold a dist-info: not looked into
+    assert may_declare(ENTRY_POINT_GROUP)  # a zip on sys.path may hold a dist-info: not looked into
 
 
-def test_a_run_without_plugins_does_not_import_importlib_metadata() -> None:
-    code = ("import sys; from thinklint.catalog import all_rules; all_rules(); "
+def test_versions_are_those_importlib_metadata_gives() -> None:
+    from importlib import metadata
+
+    names = ["pyarrow", "jinja2", "PyYAML", "click", "no-such-distribution-here"]
+    expected = {}
+    for name in names:
+        try:
+            expected[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            expected[name] = None
+    assert versions(names) == expected
+    assert expected["no-such-distribution-here"] is None and expected["pyarrow"]
+
+
+def test_a_version_is_read_from_the_first_distribution_on_the_path(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    (second / "foo_bar-1.2.3.dist-info").mkdir(parents=True)
+    (second / "foo_bar-1.2.3.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: foo-bar\n"
+                                                                  "Version: 1.2.3\n", encoding="utf-8")
+    monkeypatch.setattr(sys, "path", [str(second)])
+    assert versions(["Foo.Bar"]) == {"Foo.Bar": "1.2.3"}
+    (first / "foo_bar.egg-info").mkdir(parents=True)  # a development install, earlier on the path
+    (first / "foo_bar.egg-info" / "PKG-INFO").write_text("Metadata-Version: 1.1\nName: foo-bar\nVersion: 9.9\n",
+                                                         encoding="utf-8")
+    monkeypatch.setattr(sys, "path", [str(first), str(second)])
+    assert versions(["foo-bar"]) == {"foo-bar": "9.9"}  # left to importlib.metadata, which reads PKG-INFO
+
+
+def test_a_cached_structural_run_does_not_import_importlib_metadata(tmp_path: Path) -> None:
+    write_jsonl(tmp_path / "d.jsonl", [GOOD])
+    (tmp_path / "thinklint.yaml").write_text("version: 1\ndatasets: [{name: d, path: d.jsonl}]\n", encoding="utf-8")
+    code = ("import sys, runpy; sys.argv=['thinklint','check'];\n"
+            "try:\n runpy.run_module('thinklint', run_name='__main__')\n"
+            "except SystemExit: pass\n"
             "print('LOADED', 'importlib.metadata' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env={**os.environ, "PYTHONPATH": str(ROOT)})
-    assert "LOADED False" in out.stdout, out.stdout + out.stderr
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    runs = [subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, env=env)
+            for _ in range(2)]
+    assert "All checks passed" in runs[1].stdout, runs[1].stdout + runs[1].stderr
+    assert "LOADED False" in runs[1].stdout, runs[1].stdout + runs[1].stderr

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from thinklint import __version__
 from thinklint.engine import FileResult, WorkItem, check_file
+from thinklint.distinfo import versions
 from thinklint.entries import FORMAT, empty_entry, load_entry, store_entry
 from thinklint.facts import SampleFacts
 from thinklint.fsutil import atomic_write, real
@@ -106,18 +107,6 @@ def tokenizer_fingerprint(spec: Spec) -> Any:
         return ["hub", ref, None]
 
 
-def _versions(names: Iterable[str]) -> dict[str, str | None]:
-    from importlib import metadata
-
-    out: dict[str, str | None] = {}
-    for name in names:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = None
-    return out
-
-
 def config_key(spec: Spec, settings: Settings, selection: Selection, profile: Profile, max_line_bytes: int) -> str:
     """A hash of everything besides a sample's bytes that its findings depend on."""
     tokens = selection.needs_tokenizer
@@ -141,7 +130,7 @@ def config_key(spec: Spec, settings: Settings, selection: Selection, profile: Pr
         "special_tokens": special_tokens(spec),  # read from the tokenizer's files by structural rules too
         "tokenizer": tokenizer_fingerprint(spec) if tokens else None,
         "chat_template": template,
-        "libraries": _versions(("tokenizers", "transformers", "jinja2", "pyarrow") if tokens else ("pyarrow",)),
+        "libraries": versions(("tokenizers", "transformers", "jinja2", "pyarrow") if tokens else ("pyarrow",)),
         "plugins": sorted(r.source for r in (a.rule for a in selection.rules) if r.origin == "plugin"),
     }
     return _sha(json.dumps(parts, sort_keys=True, default=str).encode("utf-8"))[:24]

@@ -8,16 +8,14 @@ the `thinklint.rules` entry-point group; users add pattern rules in their spec.
 
 from __future__ import annotations
 
-import os
-import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib.machinery import PathFinder
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from thinklint.checks import REGISTRY, Check
 from thinklint.checks.pattern import pattern_check, pattern_problem
+from thinklint.distinfo import may_declare
 from thinklint.model import TOKEN_CATEGORIES, category_of
 from thinklint.resources import load_checked, packaged, rules_dir, validator
 from thinklint.yamlsrc import Located, SourceError, validate
@@ -101,7 +99,7 @@ def builtin_rules() -> Mapping[str, Rule]:
 def plugin_rules() -> Mapping[str, Rule]:
     """Rules from installed packages: each entry point returns an iterable of (rule dict, check)."""
     out: dict[str, Rule] = {}
-    if not _may_declare_plugins():
+    if not may_declare(ENTRY_POINT_GROUP):  # importlib.metadata is slow to import, and rarely needed
         return out
     from importlib import metadata
 
@@ -116,40 +114,6 @@ def plugin_rules() -> Mapping[str, Rule]:
                 raise errors[0]
             out[data["code"]] = _make(data, f"plugin {ep.name}", "plugin", check)
     return out
-
-
-def _may_declare_plugins() -> bool:
-    """False only when no distribution importlib.metadata would find declares our entry-point group.
-
-    Importing importlib.metadata (it imports the email package) costs more than the rest of a
-    structural run's start-up, and almost no environment has a plugin. The entry_points.txt files
-    it would read are looked at first; whatever this look does not understand (a zip or egg on
-    sys.path, a meta-path finder of another kind that can list distributions) answers True.
-    """
-    if any(hasattr(f, "find_distributions") and f is not PathFinder for f in sys.meta_path):
-        return True
-    group = ENTRY_POINT_GROUP.encode("ascii")
-    for entry in sys.path:
-        folder = entry or "."
-        if not os.path.isdir(folder):
-            if os.path.exists(folder) or folder.endswith(".egg"):
-                return True
-            continue
-        try:
-            with os.scandir(folder) as found:
-                names = [d.path for d in found if d.name.endswith((".dist-info", ".egg-info")) or d.name == "EGG-INFO"]
-        except OSError:
-            return True
-        for name in names:
-            try:
-                with open(os.path.join(name, "entry_points.txt"), "rb") as fh:
-                    if group in fh.read():
-                        return True
-            except (FileNotFoundError, NotADirectoryError):  # no entry points, or a PKG-INFO-style file
-                continue
-            except OSError:
-                return True
-    return False
 
 
 def custom_rules(entries: Iterable[Mapping[str, Any]], source: str,

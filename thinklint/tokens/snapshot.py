@@ -71,17 +71,10 @@ class SnapshotTokenizer:
 
 
 def _versions() -> dict[str, str | None]:
-    from importlib import metadata
-
     from thinklint import __version__
+    from thinklint.distinfo import versions
 
-    out: dict[str, str | None] = {"thinklint": __version__}
-    for name in ("transformers", "tokenizers"):
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = None
-    return out
+    return {"thinklint": __version__, **versions(("transformers", "tokenizers"))}
 
 
 def snapshot_dir(root: Path, fingerprint: Any, trust_remote_code: bool) -> Path:
