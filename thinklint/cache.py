@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from thinklint import __version__
-from thinklint.engine import FileResult, WorkItem, check_file
 from thinklint.distinfo import versions
+from thinklint.engine import FileResult, WorkItem, check_file
 from thinklint.entries import FORMAT, empty_entry, load_entry, store_entry
 from thinklint.facts import SampleFacts
 from thinklint.fsutil import atomic_write, real

@@ -16,9 +16,6 @@ import sys
 from importlib.machinery import PathFinder
 from typing import Iterable
 
-#: a folder this module cannot read is answered by importlib.metadata
-UNSURE = None
-
 
 def _canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()  # PEP 503
@@ -28,20 +25,20 @@ def _folders() -> list[str] | None:
     """Every distribution folder on sys.path, in the order importlib.metadata searches; None when
     something there is beyond this module (see the module's docstring)."""
     if any(hasattr(f, "find_distributions") and f is not PathFinder for f in sys.meta_path):
-        return UNSURE
+        return None
     found: list[str] = []
     for entry in sys.path:
         folder = entry or "."
         if not os.path.isdir(folder):
             if os.path.exists(folder) or folder.endswith(".egg"):
-                return UNSURE  # a zip or an egg: distributions inside it
+                return None  # a zip or an egg: distributions inside it
             continue
         try:
             with os.scandir(folder) as listing:
                 found.extend(sorted(d.path for d in listing
                                     if d.name.endswith((".dist-info", ".egg-info")) or d.name == "EGG-INFO"))
         except OSError:
-            return UNSURE
+            return None
     return found
 
 
@@ -71,7 +68,7 @@ def versions(names: Iterable[str]) -> dict[str, str | None]:
     unsure: set[str] = set()
     for folder in _folders() or []:
         base = os.path.basename(folder)
-        stem, dot, kind = base.rpartition(".")
+        stem, _, kind = base.rpartition(".")
         name, _, version = stem.partition("-")
         original = wanted.get(_canonical(name))
         if original is None or original in out or original in unsure:
