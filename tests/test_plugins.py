@@ -3,8 +3,6 @@ run without them (and the cache key's library versions) the import of importlib.
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 import textwrap
 import zipfile
@@ -13,14 +11,12 @@ from typing import Iterator
 
 import pytest
 
-from tests.util import GOOD, simple_project, write_jsonl
+from tests.util import GOOD, imported_by_run, simple_project, write_jsonl
 from thinklint.app import run_lint
 from thinklint.catalog import ENTRY_POINT_GROUP, all_rules, plugin_rules
 from thinklint.distinfo import may_declare, versions
 from thinklint.settings import Settings
 from thinklint.spec import load_spec
-
-ROOT = Path(__file__).resolve().parents[1]
 
 PLUGIN = '''
 from thinklint.context import Check
@@ -136,12 +132,7 @@ def test_a_version_is_read_from_the_first_distribution_on_the_path(tmp_path: Pat
 def test_a_cached_structural_run_does_not_import_importlib_metadata(tmp_path: Path) -> None:
     write_jsonl(tmp_path / "d.jsonl", [GOOD])
     (tmp_path / "thinklint.yaml").write_text("version: 1\ndatasets: [{name: d, path: d.jsonl}]\n", encoding="utf-8")
-    code = ("import sys, runpy; sys.argv=['thinklint','check'];\n"
-            "try:\n runpy.run_module('thinklint', run_name='__main__')\n"
-            "except SystemExit: pass\n"
-            "print('LOADED', 'importlib.metadata' in sys.modules)")
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    runs = [subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, env=env)
-            for _ in range(2)]
-    assert "All checks passed" in runs[1].stdout, runs[1].stdout + runs[1].stderr
-    assert "LOADED False" in runs[1].stdout, runs[1].stdout + runs[1].stderr
+    imported_by_run(["check"], [], tmp_path)  # the first run validates the spec and fills the cache
+    loaded, second = imported_by_run(["check"], ["importlib.metadata"], tmp_path)
+    assert "All checks passed" in second.stdout, second.stdout + second.stderr
+    assert loaded == [], second.stdout + second.stderr

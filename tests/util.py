@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 from click.testing import CliRunner, Result
 
@@ -50,3 +50,17 @@ def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env["PYTHONPATH"] = str(ROOT)
     return subprocess.run([sys.executable, "-m", "thinklint", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=120, check=False)
+
+
+def imported_by_run(args: Sequence[str], modules: Sequence[str], cwd: Path, prelude: str = "",
+                    ) -> tuple[list[str] | None, subprocess.CompletedProcess[str]]:
+    """Which of `modules` a `thinklint ARGS` run imported, in a fresh interpreter in `cwd` (None when it
+    never got to say), with the process for messages. `prelude` runs first (to patch something)."""
+    code = (f"import json, sys\n{prelude}\nfrom thinklint.cli import main\n"
+            f"try:\n    main({list(args)!r})\nexcept SystemExit:\n    pass\n"
+            f"print('IMPORTED', json.dumps([m for m in {list(modules)!r} if m in sys.modules]))")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.run([sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=300, check=False)
+    said = [ln for ln in proc.stdout.splitlines() if ln.startswith("IMPORTED ")]
+    return (json.loads(said[-1][len("IMPORTED "):]) if said else None), proc

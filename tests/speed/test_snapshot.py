@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.util import imported_by_run
 from thinklint.app import run_lint
 from thinklint.settings import Settings
 from thinklint.spec import load_spec
@@ -22,7 +20,6 @@ from thinklint.tokens.loader import load_tokenizer
 from .corpus import make_project
 
 pytestmark = pytest.mark.tokens
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -73,19 +70,15 @@ def test_a_second_run_imports_neither_transformers_nor_torch(tmp_path: Path, qwe
     spec = make_project(tmp_path, tokens=True, repeat=1)
     # without the helper that would load the tokenizer in a child (`thinklint.helper`): this process's
     # modules then show what loading it took
-    code = ("import sys\nfrom thinklint.cli import main\nfrom thinklint.helper import Helper\n"
-            "Helper.start = lambda *args: None\n"
-            "try:\n    main(['check', '--exit-zero', '--select', 'MSK,TPL,TRN', '--jobs', '1'])\n"
-            "except SystemExit:\n    pass\n"
-            "print('HEAVY', [m for m in ('transformers', 'torch') if m in sys.modules])")
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
-    first = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
-    assert "HEAVY ['transformers', 'torch']" in first.stdout, first.stderr
+    args = ["check", "--exit-zero", "--select", "MSK,TPL,TRN", "--jobs", "1"]
+    no_helper = "from thinklint.helper import Helper\nHelper.start = lambda *args: None"
+    heavy, first = imported_by_run(args, ["transformers", "torch"], tmp_path, no_helper)
+    assert heavy == ["transformers", "torch"], first.stderr
     (tmp_path / "big.jsonl").write_text((tmp_path / "big.jsonl").read_text() + json.dumps(
         {"messages": [{"role": "user", "content": "new"}, {"role": "assistant", "content": "<think>\nr\n</think>\n\nA"}]})
         + "\n")  # a new sample: the token layer must run
-    second = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
-    assert "HEAVY []" in second.stdout, second.stderr
+    heavy, second = imported_by_run(args, ["transformers", "torch"], tmp_path, no_helper)
+    assert heavy == [], second.stderr
     assert spec.is_file()
 
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
+from tests.util import imported_by_run
 from thinklint.cli import main
 from thinklint.model import Message
 from thinklint.profiles import builtin_profiles
@@ -127,16 +127,7 @@ def test_render_needs_a_tokenizer(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 
 def test_structural_run_imports_neither_transformers_nor_torch(tmp_path: Path) -> None:
-    import subprocess
-    import sys
-
     _spec(tmp_path, "datasets: [{name: d, path: d.jsonl}]\n")
     _write(tmp_path, "d.jsonl", [CONV])
-    code = ("import sys, runpy; sys.argv=['thinklint','check'];\n"
-            "try:\n runpy.run_module('thinklint', run_name='__main__')\n"
-            "except SystemExit: pass\n"
-            "print('HEAVY', [m for m in ('transformers','torch') if m in sys.modules])")
-    root = Path(__file__).resolve().parents[2]
-    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
-                         env={**os.environ, "PYTHONPATH": str(root)})
-    assert "HEAVY []" in out.stdout, out.stdout + out.stderr
+    heavy, proc = imported_by_run(["check"], ["transformers", "torch"], tmp_path)
+    assert heavy == [], proc.stdout + proc.stderr
