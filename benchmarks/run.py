@@ -186,16 +186,16 @@ def bench_token(folder: Path, n: int, repeat: int) -> None:
 def token_with_snapshot(folder: Path, repeat: int) -> float:
     """A token lint whose workers load the cache's tokenizer snapshot (no transformers import), with
     no result cached: a later run on a dataset whose every sample changed."""
-    from thinklint.entries import FORMAT
+    from thinklint.cache import CACHE_DIR, results_root
 
     work = folder.parent / f"{folder.name}-snapshot"
     shutil.rmtree(work, ignore_errors=True)
-    shutil.copytree(folder, work, ignore=shutil.ignore_patterns(".thinklint_cache"))
+    shutil.copytree(folder, work, ignore=shutil.ignore_patterns(CACHE_DIR))
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
     # loads the tokenizer through transformers once, which leaves the snapshot (and no results)
     subprocess.run([sys.executable, "-m", "thinklint", "render", "data.jsonl", "--sample", "0"], cwd=work, env=env,
                    check=True, capture_output=True)
-    results = work / ".thinklint_cache" / f"v{FORMAT}"
+    results = results_root(work / CACHE_DIR)
 
     def run() -> float:
         shutil.rmtree(results, ignore_errors=True)

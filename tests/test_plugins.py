@@ -85,7 +85,6 @@ def test_an_installed_plugin_adds_its_rule_and_the_rule_runs(tmp_path: Path, mon
 def test_a_distribution_of_another_group_is_not_a_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                          fresh_plugins: None) -> None:
     install(tmp_path / "site", group="console_scripts")
-    monkeypatch.syspath_prepend(str(tmp_path / "site"))
     monkeypatch.setattr(sys, "path", [str(tmp_path / "site")])
     assert not may_declare(ENTRY_POINT_GROUP)
     assert plugin_rules() == {}

@@ -152,11 +152,10 @@ def run_lint(spec: Spec, settings: Settings, progress: Callable[[int, int], None
 
 def _last_folder(spec: Spec) -> Path | None:
     """The cache's configuration folder written last (where `_helper` looks for entries before the key is known)."""
-    from thinklint.cache import cache_root
-    from thinklint.entries import FORMAT
+    from thinklint.cache import cache_root, results_root
 
     try:
-        return max((p for p in (cache_root(spec) / f"v{FORMAT}").iterdir() if p.is_dir()),
+        return max((p for p in results_root(cache_root(spec)).iterdir() if p.is_dir()),
                    key=lambda p: p.stat().st_mtime_ns, default=None)
     except OSError:
         return None

@@ -54,6 +54,11 @@ def cache_root(spec: Spec) -> Path:
     return spec.root / CACHE_DIR
 
 
+def results_root(root: Path) -> Path:
+    """Where the entries of this cache format live under the cache folder `root`: a folder per configuration."""
+    return root / f"v{FORMAT}"
+
+
 def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -138,7 +143,7 @@ def config_key(spec: Spec, settings: Settings, selection: Selection, profile: Pr
 
 def open_cache(root: Path, key: str) -> Path:
     """The folder of this configuration's entries, created with the cache's .gitignore and tag."""
-    folder = root / f"v{FORMAT}" / key
+    folder = results_root(root) / key
     folder.mkdir(parents=True, exist_ok=True)
     ensure_root(root)
     _prune(folder.parent, keep=folder)
