@@ -74,6 +74,9 @@ def _files_digest(paths: Iterable[Path]) -> str:
     return h.hexdigest()
 
 
+_CODE_SUFFIXES = (".py", ".yaml", ".json", ".jinja")
+
+
 def code_fingerprint() -> str:
     """thinklint's own code and data: a source checkout changes without a new version number."""
     roots = [_PACKAGE]
@@ -83,16 +86,23 @@ def code_fingerprint() -> str:
                 roots.append(candidate)
                 break
     # names, sizes and modification times, as Python's bytecode cache keys its files: reading and
-    # hashing every source file cost a tenth of a hook run's start-up
+    # hashing every source file cost a tenth of a hook run's start-up; os.walk, not pathlib's rglob,
+    # which took four times as long (8 ms a run)
     h = hashlib.sha256()
     for r in roots:
-        for p in sorted(r.rglob("*")):
-            if p.suffix in (".py", ".yaml", ".json", ".jinja") and "__pycache__" not in p.parts:
-                try:
-                    st = p.stat()
-                except OSError:
-                    continue
-                h.update(f"{p.relative_to(r)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        base = str(r)
+        found: list[tuple[str, str]] = []
+        for folder, dirs, files in os.walk(base):
+            dirs[:] = [d for d in dirs if d != "__pycache__"]
+            rel = os.path.relpath(folder, base)
+            found.extend((name if rel == "." else os.path.join(rel, name), os.path.join(folder, name))
+                         for name in files if name.endswith(_CODE_SUFFIXES))
+        for name, full in sorted(found):
+            try:
+                st = os.stat(full)
+            except OSError:
+                continue
+            h.update(f"{name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
     return h.hexdigest()
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from thinklint import engine
+from thinklint import cache, engine
 from thinklint.app import run_lint
 from thinklint.cache import CACHE_DIR, load_entry
 from thinklint.cli import main
@@ -144,6 +144,27 @@ def test_a_changed_configuration_does_not_reuse_results(tmp_path: Path, counted:
     _same(changed, _run(spec, use_cache=False))
     counted[0] = 0
     _same(_run(spec, select=("THK",)), _run(spec, select=("THK",), use_cache=False))  # CLI selection too
+
+
+def test_the_code_fingerprint_follows_source_files_but_not_bytecode(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A source checkout edited in place keys a new cache configuration (no version bump needed)."""
+    package = tmp_path / "thinklint"
+    (package / "checks" / "__pycache__").mkdir(parents=True)
+    (tmp_path / "rules").mkdir()
+    (package / "checks" / "think.py").write_text("x = 1\n")
+    (tmp_path / "rules" / "THK001.yaml").write_text("code: THK001\n")
+    monkeypatch.setattr(cache, "_PACKAGE", package)
+    first = cache.code_fingerprint()
+    (package / "checks" / "__pycache__" / "think.cpython-311.pyc").write_bytes(b"compiled")
+    (package / "notes.txt").write_text("not code")
+    assert cache.code_fingerprint() == first
+    (package / "checks" / "think.py").write_text("x = 22\n")
+    second = cache.code_fingerprint()
+    assert second != first
+    (tmp_path / "rules" / "THK001.yaml").write_text("code: THK002\n")
+    os.utime(tmp_path / "rules" / "THK001.yaml", ns=(1, 1))  # same size, another modification time
+    assert cache.code_fingerprint() != second
 
 
 def test_dataset_rules_are_recomputed_from_cached_facts(tmp_path: Path) -> None:
