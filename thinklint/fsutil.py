@@ -18,6 +18,20 @@ def real(path: Path | str) -> Path:
     return Path(os.path.realpath(path))
 
 
+def listing(root: Path, suffixes: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(path relative to `root`, full path) of the files under `root` ending in `suffixes`, sorted,
+    bytecode caches skipped. os.walk, not pathlib's rglob, which takes four times as long: start-up
+    lists thinklint's own files twice."""
+    base = str(root)
+    found: list[tuple[str, str]] = []
+    for folder, dirs, files in os.walk(base):
+        dirs[:] = [d for d in dirs if d != "__pycache__"]
+        rel = os.path.relpath(folder, base)
+        found.extend((name if rel == "." else os.path.join(rel, name), os.path.join(folder, name))
+                     for name in files if name.endswith(suffixes))
+    return sorted(found)
+
+
 def _umask() -> int:
     mask = os.umask(0o022)  # the only way to read it is to set it: put it back at once
     os.umask(mask)

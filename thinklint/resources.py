@@ -12,7 +12,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-
 _PACKAGE = Path(__file__).resolve().parent
 
 
@@ -126,12 +125,14 @@ def packaged(path: Path) -> Any:
 def _load_packed() -> dict[str, Any]:
     import hashlib
 
+    from thinklint.fsutil import listing
+
     root = rules_dir()
-    files = sorted(root.rglob("*.yaml"))
+    files = listing(root, (".yaml",))
     h = hashlib.sha256()
-    for f in files:
-        st = f.stat()
-        h.update(f"{f.relative_to(root)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    for name, full in files:
+        st = os.stat(full)
+        h.update(f"{name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
     memo = root / "__pycache__" / f"packaged-{h.hexdigest()[:24]}.json"
     try:
         loaded: dict[str, Any] = json.loads(memo.read_text(encoding="utf-8"))
@@ -141,11 +142,11 @@ def _load_packed() -> dict[str, Any]:
     from thinklint.yamlsrc import load_trusted
 
     values: dict[str, Any] = {}
-    for f in files:
+    for name, full in files:
         try:
-            value = load_trusted(f.read_text(encoding="utf-8"))
+            value = load_trusted(Path(full).read_text(encoding="utf-8"))
             if json.loads(json.dumps(value)) == value:  # only what JSON holds exactly
-                values[str(f.relative_to(root))] = value
+                values[name] = value
         except Exception:  # noqa: BLE001 - left to the YAML path, which reports it
             continue
     try:
