@@ -13,6 +13,8 @@ Prints, for one generated dataset (benchmarks/generate.py, seeded):
 
 Every thinklint figure is the wall time of a `thinklint check` subprocess, start-up included, best of
 --repeat runs (the machine may be shared); floors are timed in this process, also best of --repeat.
+A figure and the floor it is compared with are measured in turns (floor, ours, floor, ours...), so
+that a machine whose speed drifts during the run weighs on both alike.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -46,13 +49,28 @@ def _tokenizer_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "tokenizer_files"
 
 
-def best(fn: Callable[[], Any], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
+def timed(fn: Callable[[], Any]) -> Callable[[], float]:
+    """`fn` as a run that returns its wall seconds."""
+    def run() -> float:
         t = time.perf_counter()
         fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
+        return time.perf_counter() - t
+    return run
+
+
+def best(fn: Callable[[], Any], repeat: int) -> float:
+    return min(timed(fn)() for _ in range(repeat))
+
+
+def in_turns(runs: dict[str, Callable[[], float]], repeat: int) -> dict[str, float]:
+    """The best of `repeat` seconds of each run, the runs taken in turns (A B C, A B C, ...): on a
+    shared machine whose speed drifts by a third within minutes, a ratio of figures measured one
+    after the other would measure the drift."""
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(repeat):
+        for name, run in runs.items():
+            times[name].append(run())
+    return {name: min(t) for name, t in times.items()}
 
 
 _WRAPPER = r"""
@@ -115,10 +133,6 @@ def thinklint(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> 
     return float(elapsed), int(rss), out
 
 
-def best_run(args: list[str], cwd: Path, repeat: int, env: dict[str, str] | None = None) -> float:
-    return min(thinklint(args, cwd, env)[0] for _ in range(repeat))
-
-
 def dataset(work: Path, samples: int, seed: int = 0) -> Path:
     folder = work / f"s{samples}"
     data = folder / "data.jsonl"
@@ -134,7 +148,7 @@ def rendered_texts(folder: Path) -> tuple[Any, list[list[dict[str, Any]]], list[
 
     tok = AutoTokenizer.from_pretrained(str(_tokenizer_dir()))
     rows = [json.loads(line)["messages"] for line in (folder / "data.jsonl").open(encoding="utf-8")]
-    texts = [tok.apply_chat_template(r, tokenize=False) for r in rows]
+    texts = [str(tok.apply_chat_template(r, tokenize=False)) for r in rows]
     return tok, rows, texts
 
 
@@ -151,10 +165,11 @@ def bench_structural(folder: Path, n: int, repeat: int) -> None:
             for raw in fh:
                 json.loads(raw)
 
-    floor = best(parse, repeat)
     select = ["--select", "FMT,THK,MOD"]
-    one = best_run([*select, "--jobs", "1", "--no-cache"], folder, repeat)
-    default = best_run([*select, "--no-cache"], folder, repeat)
+    got = in_turns({"floor": timed(parse),
+                    "one": lambda: thinklint([*select, "--jobs", "1", "--no-cache"], folder)[0],
+                    "default": lambda: thinklint([*select, "--no-cache"], folder)[0]}, repeat)
+    floor, one, default = got["floor"], got["one"], got["default"]
     print("structural lint (FMT, THK, MOD; no tokenizer) vs bare json.loads of every line, 1 process:")
     line("thinklint --jobs 1", one, floor, n, ">= 0.5x")
     line(f"thinklint --jobs {os.cpu_count()} (default)", default, floor, n, ">= 0.5x")
@@ -165,16 +180,18 @@ def bench_token(folder: Path, n: int, repeat: int) -> None:
     backend = tok.backend_tokenizer
     tokens = sum(len(e.ids) for e in backend.encode_batch_fast(texts, add_special_tokens=False))
     # the floor: the fastest this tokenizer tokenizes these texts, on every core (Rust threads)
-    floor = min(best(lambda: tok(texts, add_special_tokens=False), repeat),
-                best(lambda: backend.encode_batch_fast(texts, add_special_tokens=False), repeat))
 
     def loop() -> None:
         for r in rows:
             tok.apply_chat_template(r, tokenize=True)
 
-    per_sample = best(loop, max(1, repeat - 1))
-    lint = best_run(["--no-cache"], folder, repeat)
-    snapshot = token_with_snapshot(folder, repeat)
+    per_sample = best(loop, max(1, repeat - 1))  # minutes a run, and far from its target: not in turns
+    with snapshot_run(folder) as snapshot_lint:
+        got = in_turns({"call": timed(lambda: tok(texts, add_special_tokens=False)),
+                        "batch": timed(lambda: backend.encode_batch_fast(texts, add_special_tokens=False)),
+                        "lint": lambda: thinklint(["--no-cache"], folder)[0],
+                        "snapshot": snapshot_lint}, repeat)
+    floor, lint, snapshot = min(got["call"], got["batch"]), got["lint"], got["snapshot"]
     print(f"token lint (every rule, LLaMA-Factory qwen3 trainer; {tokens / n:,.0f} Qwen3 tokens a sample, "
           f"{tokens / 1e6:.1f} M in all):")
     line("thinklint (default jobs) vs tokenize rendered", lint, floor, n, ">= 0.8x")
@@ -183,7 +200,8 @@ def bench_token(folder: Path, n: int, repeat: int) -> None:
     print(f"  {'':<44} ours / per-sample loop: {per_sample / lint:5.2f}x  (target >= 1.6x)")
 
 
-def token_with_snapshot(folder: Path, repeat: int) -> float:
+@contextmanager
+def snapshot_run(folder: Path) -> Iterator[Callable[[], float]]:
     """A token lint whose workers load the cache's tokenizer snapshot (no transformers import), with
     no result cached: a later run on a dataset whose every sample changed."""
     from thinklint.cache import CACHE_DIR, results_root
@@ -201,15 +219,16 @@ def token_with_snapshot(folder: Path, repeat: int) -> float:
         shutil.rmtree(results, ignore_errors=True)
         return thinklint([], work)[0]
 
-    took = min(run() for _ in range(repeat))
-    shutil.rmtree(work, ignore_errors=True)
-    return took
+    try:
+        yield run
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def bench_cache(folder: Path, n: int, repeat: int) -> None:
-    """Each figure the best of `repeat` runs from the same state: no cache at all (cold), the cache a
-    cold run leaves (unchanged), and that cache with one sample of the file edited since (as
-    pre-commit runs it, on the changed file)."""
+    """Each figure the best of `repeat` runs from the same state, taken in turns: no cache at all
+    (cold), the cache a cold run leaves (unchanged), and that cache with one sample of the file
+    edited since (as pre-commit runs it, on the changed file)."""
     work = folder.parent / f"{folder.name}-cache"
     saved = folder.parent / f"{folder.name}-cache-saved"
     for path in (work, saved):
@@ -217,19 +236,21 @@ def bench_cache(folder: Path, n: int, repeat: int) -> None:
     shutil.copytree(folder, work)
     cache, data = work / ".thinklint_cache", work / "data.jsonl"
 
-    def cold_run() -> float:
-        shutil.rmtree(cache, ignore_errors=True)
-        return thinklint([], work)[0]
-
-    cold = min(cold_run() for _ in range(repeat))
-    warm = best_run([], work, repeat)
-    shutil.copytree(cache, saved)
-    lines = data.read_bytes().split(b"\n")
+    original = data.read_bytes()
+    lines = original.split(b"\n")
     middle = len(lines) // 2
     row = json.loads(lines[middle])
     row["messages"][0]["content"] += " (edited)"
     lines[middle] = json.dumps(row, ensure_ascii=False).encode("utf-8")
     edited_bytes = b"\n".join(lines)
+
+    def cold_run() -> float:
+        shutil.rmtree(cache, ignore_errors=True)
+        data.write_bytes(original)  # an edited run before this one left the edit
+        took = thinklint([], work)[0]
+        if not saved.exists():
+            shutil.copytree(cache, saved)  # what a cold run leaves, for every edited run
+        return took
 
     def edited_run() -> float:
         shutil.rmtree(cache)
@@ -237,7 +258,9 @@ def bench_cache(folder: Path, n: int, repeat: int) -> None:
         data.write_bytes(edited_bytes)  # written after the cache: newer than its entry, as after an edit
         return thinklint(["data.jsonl"], work)[0]  # as pre-commit calls it: the changed file
 
-    edited = min(edited_run() for _ in range(repeat))
+    # in turns: cold, unchanged (the cache the cold run left), edited (from the first cold run's cache)
+    got = in_turns({"cold": cold_run, "warm": lambda: thinklint([], work)[0], "edited": edited_run}, repeat)
+    cold, warm, edited = got["cold"], got["warm"], got["edited"]
     print(f"incremental cache (the whole spec, every rule; best of {repeat} from the same state each):")
     print(f"  cold run {cold:8.2f} s | unchanged re-run {warm:6.2f} s ({warm / cold:6.1%}) | "
           f"one sample edited {edited:6.2f} s ({edited / cold:6.1%})  (target <= 2%)")
@@ -269,8 +292,9 @@ def bench_ray(folder: Path, n: int, repeat: int) -> None:
     except ImportError:
         print("ray: not installed (pip install 'thinklint[ray]'), skipped")
         return
-    local = best_run(["--no-cache", "--jobs", "2"], folder, repeat)
-    distributed = best_run(["--no-cache", "--engine", "ray", "--jobs", "2"], folder, repeat)
+    got = in_turns({"local": lambda: thinklint(["--no-cache", "--jobs", "2"], folder)[0],
+                    "ray": lambda: thinklint(["--no-cache", "--engine", "ray", "--jobs", "2"], folder)[0]}, repeat)
+    local, distributed = got["local"], got["ray"]
     print("Ray (local cluster started by thinklint, 2 workers) vs the local engine with 2 processes:")
     print(f"  local {local:8.2f} s | ray {distributed:8.2f} s | ray / local {distributed / local:5.2f}x")
 
