@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from thinklint.checks.firsts import first_marker
 from thinklint.model import Location, Message, Sample
 from thinklint.profiles import builtin_profiles
 from thinklint.think import active_switch, parse, turn_mode, turn_parse, turn_reasoning, unread_switches
@@ -141,3 +142,16 @@ def test_parse_agrees_with_a_naive_parse_for_overlapping_markers(content: str, m
     blocks, strays, nested = _reference_parse(content, open_, close)
     assert [(b.start, b.end, b.closed) for b in parsed.blocks] == blocks
     assert list(parsed.stray_closes) == strays and list(parsed.nested_opens) == nested
+
+
+_MARKER_SETS = [("<think>", "</think>"), ("<a", "<ab", "<abc"), ("[BEGIN]", "<think>"),
+                ("<|channel|>analysis<|message|>", "<|channel|>final<|message|>", "<seed:think>", "</seed:think>")]
+
+
+@given(st.lists(st.sampled_from(["<", "<<", "a", " ", "think>", "<think>", "</think>", "<ab", "<seed:think>",
+                                 "<|channel|>", "final<|message|>", "[BEGIN]"]), max_size=80),
+       st.sampled_from(_MARKER_SETS))
+def test_first_marker_is_the_earliest_of_every_marker_found(pieces: list[str], markers: tuple[str, ...]) -> None:
+    # texts with more '<' than the shortcut tries are in the strategy too (80 pieces)
+    text = "".join(pieces)
+    assert first_marker(text, markers) == min(((text.find(mk), mk) for mk in markers if mk in text), default=None)

@@ -7,6 +7,7 @@ import re
 from functools import lru_cache
 from typing import Any, Iterator, Mapping
 
+from thinklint.checks.firsts import first_marker
 from thinklint.context import Context
 from thinklint.model import Sample, Violation
 from thinklint.profiles import Profile, builtin_profiles
@@ -31,9 +32,10 @@ def _family_markers() -> tuple[tuple[str, str], ...]:
 
 
 @lru_cache(maxsize=64)
-def _foreign_to(*own: str | None) -> tuple[tuple[str, str], ...]:
-    """(marker, whose) of every family marker that is not one of `own`."""
-    return tuple((mk, whose) for mk, whose in _family_markers() if mk not in own)
+def _foreign_to(*own: str | None) -> tuple[tuple[str, ...], dict[str, str]]:
+    """Every family marker that is not one of `own`, and whose each is."""
+    whose = {mk: w for mk, w in _family_markers() if mk not in own}
+    return tuple(whose), whose
 
 
 def _convention(p: Profile) -> str:
@@ -50,18 +52,16 @@ def foreign_markers(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> It
     p = ctx.profile
     if not (p.can_think and p.has_markers):
         return  # a family that cannot think: MOD005 reports any reasoning
-    foreign = _foreign_to(p.open, p.close, p.answer_open, p.answer_close)
+    markers, whose = _foreign_to(p.open, p.close, p.answer_open, p.answer_close)
     for turn, m in assistant_turns(sample):
         for key in ("content", *p.reasoning_fields):
             text = m.field_text(key)
-            if not text:
-                continue
-            hit = min(((text.find(mk), mk, w) for mk, w in foreign if mk in text), default=None)
+            hit = first_marker(text, markers) if text else None
             if hit is None:
                 continue
             where = "" if key == "content" else f" in {key!r}"
-            yield Violation(f"assistant turn {turn} has {hit[1]}{where} ({hit[2]} think marker), which the "
-                            f"{p.name} template treats as plain text: {_convention(p)}", turn)
+            yield Violation(f"assistant turn {turn} has {hit[1]}{where} ({whose[hit[1]]} think marker), "
+                            f"which the {p.name} template treats as plain text: {_convention(p)}", turn)
             break
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, Iterator, Mapping
 
 from thinklint.checks import repairs
+from thinklint.checks.firsts import first_marker
 from thinklint.checks.nearmiss import finditer, near_miss_setup
 from thinklint.checks.rendering import template_kwargs
 from thinklint.context import Context
@@ -25,7 +26,7 @@ def outside_assistant(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> 
     for turn, m in enumerate(sample.messages, 1):
         if m.role not in roles:
             continue
-        hit = min(((m.content.find(mk), mk) for mk in markers if mk in m.content), default=None)
+        hit = first_marker(m.content, markers)
         if hit is not None:
             yield Violation(f"{m.role} turn {turn} contains {p.label(hit[1])}; think markers belong in "
                             "assistant turns", turn)
@@ -73,6 +74,8 @@ def ignored_key(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> Iterat
     aliasing = bool(opts.get("transformers_aliasing"))
     lf = ctx.spec.training.framework == "llamafactory"
     for turn, m in enumerate(sample.messages, 1):
+        if not m.extra:
+            continue  # no field at all, as most messages: nothing under a key the template ignores
         if any(isinstance(m.extra.get(f), str) and m.extra[f].strip() for f in p.reasoning_fields):
             continue  # the template finds this turn's reasoning in the field it reads
         for key in p.ignored_fields:
