@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import signal
 import stat
 import subprocess
@@ -147,12 +148,24 @@ def test_killing_a_run_leaves_no_partial_or_temporary_file(tmp_path: Path, sig: 
     big_project(tmp_path, 20_000)
     inputs = snapshot(tmp_path)
     expected = {signal.SIGINT: (130, "thinklint: interrupted"), signal.SIGTERM: (143, "thinklint: terminated")}[sig]
-    outcomes = set()
-    for delay in (1.5, 2.5, 3.5, 4.5):
+
+    def cold_run() -> subprocess.Popen[str]:
+        # cold each time: a run after one that finished reads the cache and is over before any signal
+        shutil.rmtree(tmp_path / ".thinklint_cache", ignore_errors=True)
         for name in ("report.json", "baseline.json"):
             (tmp_path / name).unlink(missing_ok=True)
-        proc = start(tmp_path, "check", "--format", "json", "-o", "report.json", "--write-baseline", "baseline.json")
-        time.sleep(delay)
+        return start(tmp_path, "check", "--format", "json", "-o", "report.json", "--write-baseline", "baseline.json")
+
+    began = time.perf_counter()
+    assert cold_run().wait(timeout=120) == 1
+    took = time.perf_counter() - began
+    outcomes = set()
+    # signals spread over a whole run as long as the one just timed (fixed delays fell after the end
+    # of a run on a fast machine), from reading the data to writing the report; even during the
+    # imports a signal ends the run with its one line (`thinklint/__main__.py`)
+    for fraction in (0.2, 0.45, 0.7, 0.9):
+        proc = cold_run()
+        time.sleep(took * fraction)
         proc.send_signal(sig)
         _, stderr = proc.communicate(timeout=120)
         assert "Traceback" not in stderr, stderr
