@@ -27,8 +27,8 @@ import shutil
 import subprocess
 import sys
 import time
-from pathlib import Path
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 HERE = Path(__file__).resolve().parent
@@ -64,7 +64,7 @@ def best(fn: Callable[[], Any], repeat: int) -> float:
 
 def in_turns(runs: dict[str, Callable[[], float]], repeat: int) -> dict[str, float]:
     """The best of `repeat` seconds of each run, the runs taken in turns (A B C, A B C, ...): on a
-    shared machine whose speed drifts by a third within minutes, a ratio of figures measured one
+    shared machine whose speed drifts by a fifth or more within minutes, a ratio of figures measured one
     after the other would measure the drift."""
     times: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(repeat):
@@ -179,14 +179,14 @@ def bench_token(folder: Path, n: int, repeat: int) -> None:
     tok, rows, texts = rendered_texts(folder)
     backend = tok.backend_tokenizer
     tokens = sum(len(e.ids) for e in backend.encode_batch_fast(texts, add_special_tokens=False))
-    # the floor: the fastest this tokenizer tokenizes these texts, on every core (Rust threads)
 
     def loop() -> None:
         for r in rows:
             tok.apply_chat_template(r, tokenize=True)
 
-    per_sample = best(loop, max(1, repeat - 1))  # minutes a run, and far from its target: not in turns
+    per_sample = best(loop, max(1, repeat - 1))  # minutes a run: one fewer, and not in turns
     with snapshot_run(folder) as snapshot_lint:
+        # the floor: the fastest this tokenizer tokenizes these texts, on every core (Rust threads)
         got = in_turns({"call": timed(lambda: tok(texts, add_special_tokens=False)),
                         "batch": timed(lambda: backend.encode_batch_fast(texts, add_special_tokens=False)),
                         "lint": lambda: thinklint(["--no-cache"], folder)[0],
