@@ -393,18 +393,6 @@ def merge(results: Iterable[FileResult], contexts: Mapping[str, Context], select
                   dict(sorted(lengths.items())))
 
 
-def lint(spec: Spec, selection: Selection, contexts: Mapping[str, Context], items: list[WorkItem],
-         max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
-         mapper: Callable[..., Iterator[FileResult]] | None = None, dataset_rules: bool = True) -> Result:
-    """Check `items`; `dataset_rules` is off when a file list narrows the run (a subset says nothing of a whole)."""
-    if mapper is None:
-        results: Iterable[FileResult] = (check_file(i, contexts[i.dataset.name], selection, max_line_bytes)
-                                         for i in items)
-    else:
-        results = mapper(items)
-    return merge(results, contexts, selection, dataset_rules)
-
-
 def build_contexts(spec: Spec, profile: Profile, token_factory: Callable[[], Any] | None,
                    special_tokens: Mapping[str, str] | None = None) -> dict[str, Context]:
     return {ds.name: Context(spec, ds, profile, token_factory, dict(special_tokens or {})) for ds in spec.datasets}
