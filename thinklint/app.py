@@ -105,7 +105,15 @@ def run_lint(spec: Spec, settings: Settings, progress: Callable[[int, int], None
              ) -> tuple[Result, dict[str, Rule], Profile]:
     """Plan, check (serially, in worker processes or on Ray; from the cache where it can), merge."""
     from thinklint.cache import check_cached, entry_path, write_through
-    from thinklint.parallel import Recipe, can_fork, default_jobs, process_map, shard_items, worth_parallel
+    from thinklint.parallel import (
+        Recipe,
+        can_fork,
+        default_jobs,
+        process_map,
+        rebase,
+        shard_items,
+        worth_parallel,
+    )
 
     rules, selection = prepare(spec, settings)
     profile = load_profile(spec)
@@ -128,7 +136,7 @@ def run_lint(spec: Spec, settings: Settings, progress: Callable[[int, int], None
             if helper is not None:
                 helper.close()
                 helper = None
-            work = shard_items(items, jobs, max_line)
+            work = shard_items(items, jobs)
             if settings.engine == "ray":
                 from thinklint.distributed import ray_map
 
@@ -136,6 +144,8 @@ def run_lint(spec: Spec, settings: Settings, progress: Callable[[int, int], None
             else:
                 built = (selection, contexts) if can_fork(selection.needs_tokenizer) else None
                 results = process_map(recipe, work, jobs, progress, built)
+            results = rebase(results, work, max_line, lambda i: check_cached(
+                i, contexts[i.dataset.name], selection, max_line, folder, None))
         else:
             if factory is not None and folder is None:
                 factory()  # fail fast, with the spec's line, on a tokenizer that cannot load

@@ -11,19 +11,29 @@ import os
 import traceback
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
+from typing import Any, Callable, Hashable, Iterable, Iterator, Mapping, Sequence, TypeVar
 
 from thinklint.confine import check_path
 from thinklint.context import Context, DatasetStats
-from thinklint.facts import Known, SampleFacts, place, sample_facts, thinking_code
+from thinklint.facts import Known, SampleFacts, place, sample_facts, sample_facts_code, thinking_code
 from thinklint.fsutil import real
 from thinklint.model import Finding, Location, Problem, Sample, Violation
 from thinklint.profiles import Profile
-from thinklint.readers.files import DEFAULT_MAX_LINE_BYTES, FileError, Record, decode, read_records
+from thinklint.readers.files import (
+    DEFAULT_MAX_LINE_BYTES,
+    UNREAD,
+    FileError,
+    Record,
+    decode,
+    peek,
+    read_records,
+    record_digest,
+)
 from thinklint.readers.formats import normalise
 from thinklint.readers.scan import Hit, record_key, scan_records
-from thinklint.readers.shards import Shard
+from thinklint.readers.shards import Shard, Tally
 from thinklint.selection import ActiveRule, Selection
+from thinklint.shapes import MISSING, Shapes
 from thinklint.spec import DatasetSpec, Spec
 from thinklint.think import is_thinking
 from thinklint.yamlsrc import SourceError
@@ -56,6 +66,9 @@ class FileResult:
     #: untruncated token length -> number of samples; filled only when token rules ran (the encoding
     #: is then already cached, so counting it is free; structural runs never encode)
     lengths: dict[int, int] = field(default_factory=dict)
+    #: (lines, samples) a shard held, once read to its end; None for a whole file, or a shard whose
+    #: read failed (see `thinklint.parallel.rebase`)
+    span: tuple[int, int] | None = None
 
 
 def display_path(path: Path, cwd: Path | None = None) -> str:
@@ -123,10 +136,12 @@ def stamp(active: ActiveRule, loc: Location, v: Violation, digest: str) -> Findi
                    fix=v.fix, digest=digest)
 
 
-def run_rules(sample: Sample, ctx: Context, selection: Selection, out: FileResult) -> None:
+def run_rules(sample: Sample, ctx: Context, selection: Selection, out: FileResult,
+              rules: Sequence[ActiveRule] | None = None) -> None:
+    """The selected rules (or just `rules` of them) on one sample, their findings added to `out`."""
     ok = sample.ok  # a property that scans the sample's problems: once, not once per rule
     ignores = bool(selection.per_file_ignores)
-    for active in selection.rules:
+    for active in selection.rules if rules is None else rules:
         check = active.rule.check
         if check.sample is None or not (ok or check.structural):
             continue
@@ -250,12 +265,15 @@ Delegate = Callable[[list[Record]], None]
 def check_records(records: list[Record], item: WorkItem, ctx: Context, selection: Selection,
                   out: FileResult) -> None:
     """Check records of `item` (all of them: no cache), adding to `out`: what a helper is handed."""
-    _check_batch(records, item, ctx, selection, out, None, None)
+    _check_batch(records, item, ctx, selection, out, None, None, Shapes.build(ctx, selection))
 
 
 def _check_batch(records: Sequence[Record | Hit], item: WorkItem, ctx: Context, selection: Selection,
-                 out: FileResult, known: Known | None, delegate: Delegate | None) -> int:
-    """Check a batch, taking what `known` has; returns how many samples went to `delegate`."""
+                 out: FileResult, known: Known | None, delegate: Delegate | None, shapes: Shapes | None) -> int:
+    """Check a batch, taking what `known` has; returns how many samples went to `delegate`.
+
+    With `shapes`, a sample of a shape whose first sample was clean skips the rules shapes cover
+    (and, when no other rule is selected, is not even normalised): see `thinklint.shapes`."""
     rows = [r[2] if isinstance(r, tuple) else _row(r, known) for r in records]
     away: set[int] = set()
     if delegate is not None:
@@ -263,8 +281,23 @@ def _check_batch(records: Sequence[Record | Hit], item: WorkItem, ctx: Context, 
                 if rows[pos] is None and not isinstance(r, tuple) and _cacheable(r)}
         if away:
             delegate([r for pos, r in enumerate(records) if pos in away and not isinstance(r, tuple)])
-    samples: dict[int, Sample | None] = {pos: _normalise(r, item, ctx, out) for pos, r in enumerate(records)
-                                         if rows[pos] is None and pos not in away and not isinstance(r, tuple)}
+    todo = {pos: r for pos, r in enumerate(records)
+            if rows[pos] is None and pos not in away and not isinstance(r, tuple)}
+    keys: dict[int, Hashable] = {}
+    fast: dict[int, int | None] = {}  # the thinking code of samples of a shape known clean
+    if shapes is not None:
+        for pos, r in todo.items():
+            value = peek(r)
+            if value is not UNREAD:
+                key = shapes.key(value)
+                if key is not None:
+                    keys[pos] = key
+                    thinking = shapes.known(key)
+                    if thinking is not MISSING:
+                        fast[pos] = thinking
+    alone = shapes is not None and not shapes.rest  # no other rule: a sample of a clean shape is not read
+    decoded = {pos: decode(r) for pos, r in todo.items() if not (alone and pos in fast)}
+    samples: dict[int, Sample | None] = {pos: _normalise(r, item, ctx, out) for pos, r in decoded.items()}
     prepare_batch([s for s in samples.values() if s is not None], ctx, selection)
     lengths = _wants_lengths(ctx, selection)
     for pos, record in enumerate(records):
@@ -280,22 +313,42 @@ def _check_batch(records: Sequence[Record | Hit], item: WorkItem, ctx: Context, 
             if out.facts is not None:
                 out.facts.append((known.key(row), digest, hit))
             continue
-        sample = samples.get(pos)
         if isinstance(record, tuple):
             continue  # a hit (with no `known`, never)
+        sample = samples.get(pos)
+        found, failed = len(out.findings), len(out.errors)
+        if pos in fast:
+            assert shapes is not None
+            out.fresh += 1
+            if sample is not None:
+                run_rules(sample, ctx, selection, out, shapes.rest)
+            length = _length(sample, ctx) if lengths and sample is not None and sample.ok else None
+            _count(out, fast[pos], length)
+            if out.facts is not None and _cacheable(record) and len(out.errors) == failed:
+                out.facts.append((record_key(record), record_digest(record),
+                                  sample_facts_code(fast[pos], out.findings[found:], length)))
+            continue
         if sample is None:  # the normaliser crashed (reported): counted, never cached
             out.samples += record.index is not None
             continue
         out.fresh += record.index is not None
-        found, failed = len(out.findings), len(out.errors)
-        run_rules(sample, ctx, selection, out)
+        if shapes is not None and pos in keys:
+            run_rules(sample, ctx, selection, out, shapes.covered)
+            clean = len(out.findings) == found and len(out.errors) == failed
+            run_rules(sample, ctx, selection, out, shapes.rest)
+        else:
+            clean = False
+            run_rules(sample, ctx, selection, out)
         if record.index is None:
             continue
         thinking = is_thinking(sample, ctx.profile) if sample.ok and sample.messages else None
+        if clean and sample.ok and not sample.problems:
+            assert shapes is not None
+            shapes.learn(keys[pos], thinking_code(thinking))
         length = _length(sample, ctx) if lengths and sample.ok else None
         _count(out, thinking_code(thinking), length)
         if out.facts is not None and _cacheable(record) and len(out.errors) == failed:  # a crash is not a result
-            out.facts.append((record_key(record), record.digest,
+            out.facts.append((record_key(record), decoded[pos].digest,
                               sample_facts(thinking, out.findings[found:], length)))
     return len(away)
 
@@ -307,13 +360,14 @@ def _row(record: Record, known: Known | None) -> int | None:
 def check_file(item: WorkItem, ctx: Context, selection: Selection,
                max_line_bytes: int = DEFAULT_MAX_LINE_BYTES, batch: int = BATCH,
                progress: Progress | None = None, known: Known | None = None,
-               collect: bool = False, delegate: Delegate | None = None) -> FileResult:
+               collect: bool = False, delegate: Delegate | None = None, use_shapes: bool = True) -> FileResult:
     """Check one file (or shard); pure but for reading it.
 
     `known` is what a cache kept of the file's samples: the samples it has are not parsed nor
     checked, their findings are stamped with their current place. With `collect`, the result lists every
     sample's facts (`FileResult.facts`), for the cache to keep. With `delegate`, the
     samples `known` lacks are handed to it rather than checked here (the result lacks them).
+    `use_shapes=False` checks every sample in full (tests compare that with the shapes' fast path).
     """
     out = FileResult(item.display, item.dataset.name, facts=[] if collect else None)
     if item.notice is not None or item.path is None:
@@ -323,11 +377,17 @@ def check_file(item: WorkItem, ctx: Context, selection: Selection,
         return out
     out.file = item.shard is None or item.shard.first  # a file counts once, however many shards it has
     away = 0
+    shapes = Shapes.build(ctx, selection) if use_shapes else None
+    tally = Tally() if item.shard is not None else None
     try:
-        records: Iterator[Record | Hit] = (read_records(item.path, max_line_bytes, item.shard) if known is None
-                                           else scan_records(item.path, max_line_bytes, item.shard, known.rows))
+        # the cache's reader knows its lines by their hash; with shapes, lines are parsed (and hashed)
+        # only as far as a sample needs: one of a known clean shape is neither normalised nor hashed
+        records: Iterator[Record | Hit] = (
+            scan_records(item.path, max_line_bytes, item.shard, known.rows, tally) if known is not None
+            else scan_records(item.path, max_line_bytes, item.shard, None, tally) if shapes is not None
+            else read_records(item.path, max_line_bytes, item.shard, tally))
         for chunk in _batches(records, batch):
-            away += _check_batch(chunk, item, ctx, selection, out, known, delegate)
+            away += _check_batch(chunk, item, ctx, selection, out, known, delegate, shapes)
             if progress is not None:
                 progress(sum(isinstance(r, tuple) or r.index is not None for r in chunk),
                          sum(r[3] if isinstance(r, tuple) else r.nbytes for r in chunk))
@@ -336,6 +396,8 @@ def check_file(item: WorkItem, ctx: Context, selection: Selection,
         run_rules(Sample(Location(item.display, None, None), item.dataset.name, item.dataset.format,
                          problems=(Problem("unreadable", f"{exc}"),)), ctx, selection, out)
     else:
+        if item.shard is not None and tally is not None and tally.lines is not None and tally.samples is not None:
+            out.span = (tally.lines - item.shard.line, tally.samples - item.shard.index)
         # an empty file trains nothing, and `datasets` refuses to load one; a shard is not a file
         if not out.samples and not away and item.shard is None:
             empty = Problem("empty_file", "the file holds no samples")

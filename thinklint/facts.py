@@ -49,7 +49,12 @@ def _fix(data: Any) -> Fix | None:
 
 
 def sample_facts(thinking: bool | None, findings: Sequence[Finding], length: int | None = None) -> SampleFacts:
-    return thinking_code(thinking), tuple(
+    return sample_facts_code(thinking_code(thinking), findings, length)
+
+
+def sample_facts_code(thinking: int | None, findings: Sequence[Finding], length: int | None = None) -> SampleFacts:
+    """`sample_facts` with the thinking mode already coded (1, 0 or None)."""
+    return thinking, tuple(
         (f.rule, f.category, f.severity, f.message, f.turn, _fix_facts(f.fix)) for f in findings), length
 
 

@@ -19,7 +19,7 @@ import signal
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 if TYPE_CHECKING:
     import multiprocessing.context
@@ -27,8 +27,9 @@ if TYPE_CHECKING:
 
 from thinklint.context import Context
 from thinklint.engine import FileResult, WorkItem
+from thinklint.model import Finding
 from thinklint.profiles import Profile
-from thinklint.readers.shards import plan_shards, shardable
+from thinklint.readers.shards import count_before, plan_shards, shardable
 from thinklint.selection import Selection
 from thinklint.settings import Settings
 from thinklint.spec import Spec
@@ -60,8 +61,9 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def shard_items(items: Sequence[WorkItem], jobs: int, max_line_bytes: int) -> list[WorkItem]:
-    """Cut large JSONL files into byte-range shards so that `jobs` workers can share them."""
+def shard_items(items: Sequence[WorkItem], jobs: int) -> list[WorkItem]:
+    """Cut large JSONL files into byte-range shards so that `jobs` workers can share them (their
+    results go through `rebase`)."""
     sizes = {i.path: _size(i.path) for i in items if i.path is not None}
     total = sum(sizes.values())
     target = min(MAX_SHARD_BYTES, max(MIN_SHARD_BYTES, total // max(1, jobs * SHARDS_PER_JOB)))
@@ -70,9 +72,43 @@ def shard_items(items: Sequence[WorkItem], jobs: int, max_line_bytes: int) -> li
         if item.path is None or sizes.get(item.path, 0) <= target or not shardable(item.path):
             out.append(item)
             continue
-        shards = plan_shards(item.path, target, max_line_bytes)
+        shards = plan_shards(item.path, target)
         out.extend(replace(item, shard=s) if len(shards) > 1 else item for s in shards)
     return out
+
+
+def rebase(results: Iterable[FileResult], items: Sequence[WorkItem], max_line_bytes: int,
+           again: Callable[[WorkItem], FileResult]) -> Iterator[FileResult]:
+    """`results` (which follow `items`) with the findings of relative shards placed in their file.
+
+    A relative shard counts lines and samples from its own start; the shards of its file before it,
+    earlier in `items`, say how many come first. A shard that could not say (its read failed), that
+    follows one that could not, or that reports an internal error (whose message names a line) is
+    checked `again`, here, with what comes before it counted: rare, and then exact.
+    """
+    before: dict[tuple[str, Path], tuple[int, int] | None] = {}
+    for item, result in zip(items, results):
+        shard = item.shard
+        if shard is None or item.path is None:
+            yield result
+            continue
+        key = (item.dataset.name, item.path)
+        base = (0, 0) if shard.first else before.get(key)
+        if shard.relative and (base is None or result.span is None or result.errors):
+            base = count_before(item.path, shard.start, max_line_bytes)
+            result = again(replace(item, shard=replace(shard, line=base[0], index=base[1])))
+        elif shard.relative and base is not None and base != (0, 0):
+            result.findings = [_shifted(f, *base) for f in result.findings]
+        span = result.span
+        before[key] = None if base is None or span is None else (base[0] + span[0], base[1] + span[1])
+        yield result
+
+
+def _shifted(f: Finding, lines: int, samples: int) -> Finding:
+    if f.line is None and f.sample is None:
+        return f
+    return replace(f, line=None if f.line is None else f.line + lines,
+                   sample=None if f.sample is None else f.sample + samples)
 
 
 def _size(path: Path | None) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import replace
 from pathlib import Path
@@ -32,7 +33,7 @@ def _result(spec_path: Path, **kw: Any) -> Any:
 
 def test_structural_parallel_equals_serial(tmp_path: Path, force_parallel: None) -> None:
     spec = make_project(tmp_path, tokens=False)
-    items = parallel.shard_items(__import__("thinklint.engine").engine.plan(load_spec(spec)), 3, 1 << 20)
+    items = parallel.shard_items(__import__("thinklint.engine").engine.plan(load_spec(spec)), 3)
     assert sum(i.shard is not None for i in items) >= 3  # the large file really is cut
     serial, par = _result(spec, jobs=1), _result(spec, jobs=3)
     assert par.findings and any(f.rule == "MOD006" for f in par.findings)
@@ -46,6 +47,51 @@ def test_token_parallel_equals_serial(tmp_path: Path, force_parallel: None, qwen
     serial, par = _result(spec, jobs=1), _result(spec, jobs=2)
     assert any(f.rule.startswith(("MSK", "TPL", "TRN")) for f in par.findings)
     assert par == serial
+
+
+def test_rebase_places_relative_shards_and_checks_again_what_cannot_be_placed(tmp_path: Path) -> None:
+    from thinklint.engine import FileResult, WorkItem
+    from thinklint.model import Finding
+    from thinklint.readers.shards import Shard, plan_shards
+
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(json.dumps({"n": i}) + ("\n\n" if i % 3 == 0 else "\n") for i in range(30)),
+                    encoding="utf-8")
+    spec = load_spec(_spec_for(tmp_path))
+    item = __import__("thinklint.engine").engine.plan(spec)[0]
+    shards = plan_shards(data, 60)
+    assert len(shards) >= 4 and all(s.relative for s in shards[1:])
+    items = [replace(item, shard=s) for s in shards]
+
+    def result(shard: Shard, span: tuple[int, int] | None) -> FileResult:
+        f = Finding("FMT003", "format", "error", "d.jsonl", 1, 0, "first line of the shard")
+        return FileResult("d.jsonl", item.dataset.name, findings=[f], span=span)
+
+    # what each shard holds, counted as the reader counts (a blank line is a line, not a sample)
+    spans = [(b[0] - a[0], b[1] - a[1]) for a, b in zip(
+        [parallel.count_before(data, s.start) for s in shards],
+        [parallel.count_before(data, s.end) for s in shards])]
+    asked: list[Shard] = []
+
+    def again(i: WorkItem) -> FileResult:
+        assert i.shard is not None and not i.shard.relative
+        asked.append(i.shard)
+        return FileResult("d.jsonl", item.dataset.name, findings=[], span=spans[shards.index(replace(i.shard, line=0, index=0))])
+
+    results = [result(s, span) for s, span in zip(shards, spans)]
+    results[2].span = None  # its read failed: it is read again in place, and the next placed after it
+    results[-1].errors = ["rule X failed on d.jsonl:1: ..."]  # a message naming a line of the shard
+    placed = list(parallel.rebase(results, items, 1 << 20, again))
+    firsts = [parallel.count_before(data, s.start) for s in shards]
+    assert [(s.start, s.line, s.index) for s in asked] == [(shards[2].start, *firsts[2]), (shards[-1].start, *firsts[-1])]
+    assert [(f.line, f.sample) for f in placed[0].findings] == [(1, 0)]
+    for k in (1, 3):
+        assert [(f.line, f.sample) for f in placed[k].findings] == [(1 + firsts[k][0], firsts[k][1])]
+
+
+def _spec_for(folder: Path) -> Path:
+    (folder / "thinklint.yaml").write_text("version: 1\ndatasets:\n  - {name: d, path: d.jsonl}\n", encoding="utf-8")
+    return folder / "thinklint.yaml"
 
 
 def test_a_worker_that_cannot_build_its_context_fails_the_run_with_the_spec_error(

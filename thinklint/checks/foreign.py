@@ -15,7 +15,7 @@ from thinklint.think import assistant_turns
 
 
 @lru_cache(maxsize=1)
-def _family_markers() -> tuple[tuple[str, str], ...]:
+def family_markers() -> tuple[tuple[str, str], ...]:
     """(marker, whose) for the think markers of every builtin family, and the common <think>."""
     found: dict[str, str] = {"<think>": "the common", "</think>": "the common"}
     for other in builtin_profiles().values():
@@ -34,7 +34,7 @@ def _family_markers() -> tuple[tuple[str, str], ...]:
 @lru_cache(maxsize=64)
 def _foreign_to(*own: str | None) -> tuple[tuple[str, ...], dict[str, str]]:
     """Every family marker that is not one of `own`, and whose each is."""
-    whose = {mk: w for mk, w in _family_markers() if mk not in own}
+    whose = {mk: w for mk, w in family_markers() if mk not in own}
     return tuple(whose), whose
 
 
@@ -65,7 +65,7 @@ def foreign_markers(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> It
             break
 
 
-def _control_tokens(p: Profile) -> tuple[str, ...]:
+def control_tokens(p: Profile) -> tuple[str, ...]:
     texts = [p.open or "", p.close or "", p.answer_open or "", p.block_template or "", p.answer_prefix,
              p.turns.get("assistant_header", ""), p.turns.get("assistant_end", ""), p.assistant_end_final,
              *p.end_of_turn]
@@ -87,7 +87,7 @@ def channel_markup(sample: Sample, ctx: Context, opts: Mapping[str, Any]) -> Ite
                             f"{field!r} and only the answer in content",
                             turn)
             continue
-        token = next((t for t in _control_tokens(p) if t in m.content), None)
+        token = next((t for t in control_tokens(p) if t in m.content), None)
         if token is not None:
             yield Violation(f"assistant turn {turn} has the harmony token {token!r} in its content: the "
                             f"{p.name} template writes the channels itself, and the token ends or corrupts "

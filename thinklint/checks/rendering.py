@@ -20,7 +20,7 @@ from thinklint.think import assistant_turns, last_assistant, parse, turn_reasoni
 
 
 @lru_cache(maxsize=16)
-def _lf_thought_words(template: str) -> tuple[bool, str, str] | None:
+def lf_thought_words(template: str) -> tuple[bool, str, str] | None:
     """(reasoning template?, opener, closer) of a LLaMA-Factory template; None when it is not modelled."""
     from thinklint.tokens.lf_templates import llamafactory_template  # data only: no transformers
 
@@ -36,7 +36,7 @@ def trainer_drops_reasoning(sample: Sample, ctx: Context, opts: Mapping[str, Any
     t = ctx.spec.training
     if t.framework != "llamafactory":
         return
-    words = _lf_thought_words(t.template)
+    words = lf_thought_words(t.template)
     if words is None:
         return
     reasoning_template, open_w, close_w = words

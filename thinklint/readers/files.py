@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Iterator
 
 if TYPE_CHECKING:
-    from thinklint.readers.shards import Shard
+    from thinklint.readers.shards import Shard, Tally
 
 #: a longer JSONL line (or JSON array element) is reported, not loaded: a runaway line must not
 #: exhaust memory
@@ -63,6 +63,27 @@ def decode(record: Record) -> Record:
     if record.raw is None or record.line is None or record.index is None:
         return record
     return _decode_one(record.raw, record.line, record.index, record.nbytes)
+
+
+#: what `peek` returns for a line that `decode` would report as unreadable
+UNREAD = object()
+
+
+def peek(record: Record) -> Any:
+    """The value `decode` would give a record, or UNREAD where it would give an error; a lazy record's
+    line is parsed without hashing it, nor checking its depth (a caller that keeps the value checks
+    the depth of what it does not walk itself: `thinklint.shapes`)."""
+    if record.raw is None:
+        return UNREAD if record.error is not None or record.index is None else record.value
+    try:
+        return loads(record.raw.decode("utf-8"))
+    except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        return UNREAD
+
+
+def record_digest(record: Record) -> str:
+    """A record's digest, which a lazily read record has only once decoded: hashed here if not."""
+    return record.digest or (digest_bytes(record.raw) if record.raw is not None else "")
 
 
 def _reject_constant(name: str) -> Any:
@@ -112,14 +133,14 @@ def _open(path: Path) -> IO[bytes]:
 
 
 def read_records(path: Path, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
-                 shard: Shard | None = None) -> Iterator[Record]:
+                 shard: Shard | None = None, tally: Tally | None = None) -> Iterator[Record]:
     """Every record of `path`; with a `shard` (plain JSONL only), those of its byte range.
 
     A failure that ends the file (I/O, corrupt compression) is a FileError. (The cache's reader,
     `readers.scan`, makes records that carry their bytes unparsed: see `decode`.)
     """
     try:
-        yield from _records(path, max_line_bytes, shard)
+        yield from _records(path, max_line_bytes, shard, tally)
     except _READ_ERRORS as exc:
         raise FileError(f"read failed: {_reason(exc)}") from None
 
@@ -128,14 +149,14 @@ def _reason(exc: BaseException) -> str:
     return str(getattr(exc, "strerror", None) or exc or type(exc).__name__)
 
 
-def _records(path: Path, max_line_bytes: int, shard: Shard | None) -> Iterator[Record]:
+def _records(path: Path, max_line_bytes: int, shard: Shard | None, tally: Tally | None) -> Iterator[Record]:
     if path.is_dir():  # before the suffix: `path: data/math` is a folder, not an unsupported file type
         raise FileError(f"is a directory, expected a data file (a glob such as {path.name}/*.jsonl reads the files in it)")
     kind = file_kind(path)
     if shard is not None and not shard.first:
         with _open(path) as fh:
             fh.seek(shard.start)
-            yield from _read_jsonl(fh, max_line_bytes, shard.line, shard.index, shard.end - shard.start)
+            yield from _read_jsonl(fh, max_line_bytes, shard.line, shard.index, shard.end - shard.start, tally)
         return
     if kind == "parquet":
         yield from _read_parquet(path, max_line_bytes)
@@ -150,14 +171,15 @@ def _records(path: Path, max_line_bytes: int, shard: Shard | None) -> Iterator[R
         if kind == "json" and first == b"[":
             yield from _read_array(fh, path, max_line_bytes)
         else:
-            yield from _read_jsonl(fh, max_line_bytes, 0, 0, shard.end if shard is not None else None)
+            yield from _read_jsonl(fh, max_line_bytes, 0, 0, shard.end if shard is not None else None, tally)
 
 
 def _read_jsonl(fh: IO[bytes], max_line_bytes: int, lineno: int = 0, index: int = 0,
-                limit: int | None = None) -> Iterator[Record]:
+                limit: int | None = None, tally: Tally | None = None) -> Iterator[Record]:
     """JSON lines from the current position; `lineno` lines and `index` samples came before it.
 
     With `limit`, stop at the first line that starts `limit` bytes or more from where reading began.
+    A `tally` is told the line and sample counts reached, once the whole range is read.
     """
     used = 0
     while limit is None or used < limit:
@@ -166,7 +188,7 @@ def _read_jsonl(fh: IO[bytes], max_line_bytes: int, lineno: int = 0, index: int 
         except _READ_ERRORS as exc:
             raise FileError(f"read failed after line {lineno}: {_reason(exc)}") from None
         if not size:
-            return
+            break
         lineno += 1
         used += size
         if raw is None:
@@ -181,6 +203,8 @@ def _read_jsonl(fh: IO[bytes], max_line_bytes: int, lineno: int = 0, index: int 
             continue
         yield _decode_one(stripped, lineno, index, len(raw))
         index += 1
+    if tally is not None:
+        tally.done(lineno, index)
 
 
 def too_long(lineno: int, index: int, size: int, head: bytes, max_line_bytes: int) -> Record:

@@ -17,9 +17,17 @@ import hashlib
 from pathlib import Path
 from typing import IO, Iterator, Mapping, Union
 
-from thinklint.readers.files import (_READ_ERRORS, FileError, Record, _open, _reason, digest_bytes, file_kind,
-                                     read_records, too_long)
-from thinklint.readers.shards import Shard
+from thinklint.readers.files import (
+    _READ_ERRORS,
+    FileError,
+    Record,
+    _open,
+    _reason,
+    file_kind,
+    read_records,
+    too_long,
+)
+from thinklint.readers.shards import Shard, Tally
 
 KEY_BYTES = 16
 #: a line the cache knows: (line, index, row of the cache entry, bytes used)
@@ -41,40 +49,41 @@ def record_key(record: Record) -> bytes:
 
 
 def scan_records(path: Path, max_line_bytes: int, shard: Shard | None,
-                 rows: Mapping[bytes, int]) -> Iterator[Union[Record, Hit]]:
-    """`read_records(path, max_line_bytes, shard)` with each JSONL line left unparsed, and a line whose
-    key is in `rows` a `Hit`."""
+                 rows: Mapping[bytes, int] | None, tally: Tally | None = None) -> Iterator[Union[Record, Hit]]:
+    """`read_records(path, max_line_bytes, shard)` with each JSONL line left unparsed (its digest too,
+    until `decode`), and a line whose key is in `rows` a `Hit`; with no `rows` (no cache), lines are
+    not hashed at all."""
     try:
         kind = "folder" if path.is_dir() else file_kind(path)
     except FileError:
         kind = "other"
     if kind not in ("jsonl", "json"):
-        yield from read_records(path, max_line_bytes, shard)  # and its errors
+        yield from read_records(path, max_line_bytes, shard, tally)  # and its errors
         return
     try:
         with _open(path) as fh:
             if shard is not None and not shard.first:
                 fh.seek(shard.start)
-                yield from _scan(fh, max_line_bytes, shard.line, shard.index, shard.end - shard.start, rows)
+                yield from _scan(fh, max_line_bytes, shard.line, shard.index, shard.end - shard.start, rows, tally)
                 return
             try:  # as `read_records` looks at a file first: the same error, and the same choice of reader
                 head = fh.peek(64)[:64] if hasattr(fh, "peek") else b""
             except _READ_ERRORS as exc:
                 raise FileError(f"cannot read: {_reason(exc)}") from None
             if kind == "jsonl" or head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] != b"[":
-                yield from _scan(fh, max_line_bytes, 0, 0, shard.end if shard is not None else None, rows)
+                yield from _scan(fh, max_line_bytes, 0, 0, shard.end if shard is not None else None, rows, tally)
                 return
     except _READ_ERRORS as exc:
         raise FileError(f"read failed: {_reason(exc)}") from None
-    yield from read_records(path, max_line_bytes, shard)  # a JSON array
+    yield from read_records(path, max_line_bytes, shard, tally)  # a JSON array
 
 
 def _scan(fh: IO[bytes], max_line_bytes: int, lineno: int, index: int, limit: int | None,
-          rows: Mapping[bytes, int]) -> Iterator[Union[Record, Hit]]:
+          rows: Mapping[bytes, int] | None, tally: Tally | None) -> Iterator[Union[Record, Hit]]:
     buf = b""
     pos = used = 0
     eof = False
-    get = rows.get
+    get = rows.get if rows is not None else None
     ws = _WS
     while limit is None or used < limit:
         nl = buf.find(b"\n", pos)
@@ -91,7 +100,7 @@ def _scan(fh: IO[bytes], max_line_bytes: int, lineno: int, index: int, limit: in
             continue
         elif eof:
             if pos >= len(buf):
-                return
+                break
             end = len(buf)
         else:  # no newline within the limit: read the rest of the line through, keeping only its head
             head = buf[pos:pos + 4096]
@@ -124,14 +133,20 @@ def _scan(fh: IO[bytes], max_line_bytes: int, lineno: int, index: int, limit: in
             end -= 1
         if start == end:
             continue  # a blank line is no sample
+        if get is None:
+            yield Record(lineno, index, None, "", nbytes=size, raw=buf[start:end])
+            index += 1
+            continue
         key = hashlib.sha256(buf[start:end]).digest()[:KEY_BYTES]
         row = get(key)
         if row is not None:
             yield (lineno, index, row, size)
         else:
-            raw = buf[start:end]
-            yield Record(lineno, index, None, digest_bytes(raw), nbytes=size, raw=raw, key=key)
+            # the digest (a second hash) waits for `decode`: a sample of a known clean shape never needs it
+            yield Record(lineno, index, None, "", nbytes=size, raw=buf[start:end], key=key)
         index += 1
+    if tally is not None:
+        tally.done(lineno, index)
 
 
 def _skip_line(fh: IO[bytes], lineno: int, head: bytes) -> tuple[bytes, bool, int, bytes]:

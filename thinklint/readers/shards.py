@@ -1,8 +1,13 @@
 """Byte ranges of a large JSONL file, cut at line starts, that workers can read on their own.
 
-Each shard knows how many lines and samples come before it, counted exactly as the reader counts
-them (blank lines are no sample, an over-long line is one, a byte order mark on line 1 is none),
-so the line numbers and sample indices a shard reports are those of a whole-file read.
+Cutting a file costs a seek and a short read per shard: how many lines and samples come before a
+shard is not counted up front (that was a pass over the whole file before any worker started).
+A shard is read as if it began the file, with a `Tally` of the lines and samples it went through,
+and `thinklint.parallel.rebase` places its findings once the shards before it have reported
+theirs: the line numbers and sample indices are then those of a whole-file read. A shard that met
+an error (whose messages name lines) is read again in place, counted with `count_before`, exactly
+as the reader counts (blank lines are no sample, an over-long line is one, a byte order mark on
+line 1 is none).
 """
 
 from __future__ import annotations
@@ -21,16 +26,34 @@ _BOM = b"\xef\xbb\xbf"
 
 @dataclass(frozen=True)
 class Shard:
-    """Bytes [start, end) of a file; `line` lines and `index` samples come before `start`."""
+    """Bytes [start, end) of a file; `line` lines and `index` samples come before `start`, or, in a
+    shard that is not the first with both 0, are not known yet (`relative`: see the module doc)."""
 
     start: int
     end: int
-    line: int
-    index: int
+    line: int = 0
+    index: int = 0
 
     @property
     def first(self) -> bool:
         return self.start == 0
+
+    @property
+    def relative(self) -> bool:
+        """Its lines and samples are counted from its own start (a shard that is not the first has
+        at least one line before it, so 0 can only mean 'not counted')."""
+        return self.start > 0 and self.line == 0
+
+
+@dataclass
+class Tally:
+    """The line and sample counts a reader reached at the end of its range; None until it got there."""
+
+    lines: int | None = None
+    samples: int | None = None
+
+    def done(self, lines: int, samples: int) -> None:
+        self.lines, self.samples = lines, samples
 
 
 def shardable(path: Path) -> bool:
@@ -143,14 +166,15 @@ def _walk_lines(fh: BinaryIO, start: int, end: int, max_line_bytes: int) -> tupl
     return lines, samples
 
 
-def plan_shards(path: Path, shard_bytes: int, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> list[Shard]:
-    """Cut `path` into shards of about `shard_bytes` at line starts; one shard when it is smaller."""
+def plan_shards(path: Path, shard_bytes: int) -> list[Shard]:
+    """Cut `path` into shards of about `shard_bytes` at line starts (one when it is smaller); each but
+    the first is `relative`: nothing is counted here."""
     size = path.stat().st_size
     if size <= shard_bytes or not shardable(path):
-        return [Shard(0, size, 0, 0)]
+        return [Shard(0, size)]
     shards: list[Shard] = []
     with path.open("rb") as fh:
-        start, line, index = 0, 0, 0
+        start = 0
         while start < size:
             target = start + shard_bytes
             if target >= size:
@@ -160,7 +184,13 @@ def plan_shards(path: Path, shard_bytes: int, max_line_bytes: int = DEFAULT_MAX_
                 end = size if nl < 0 else nl + 1
             if size - end < shard_bytes // 4:
                 end = size  # no sliver of a shard at the end
-            shards.append(Shard(start, end, line, index))
-            lines, samples = _count_range(fh, start, end, size, max_line_bytes)
-            line, index, start = line + lines, index + samples, end
+            shards.append(Shard(start, end))
+            start = end
     return shards
+
+
+def count_before(path: Path, start: int, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> tuple[int, int]:
+    """(lines, samples) in the bytes of `path` before `start` (a line start), as the reader counts them."""
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        return _count_range(fh, 0, start, size, max_line_bytes)
