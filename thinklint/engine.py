@@ -286,24 +286,33 @@ def _check_batch(records: Sequence[Record | Hit], item: WorkItem, ctx: Context, 
     keys: dict[int, Hashable] = {}
     fast: dict[int, int | None] = {}  # the thinking code of samples of a shape known clean
     if shapes is not None:
-        for pos, r in todo.items():
+        alone = not shapes.rest  # no other rule: a sample of a clean shape is not even normalised
+        for pos, r in list(todo.items()):
             value = peek(r)
-            if value is not UNREAD:
-                key = shapes.key(value)
-                if key is not None:
-                    keys[pos] = key
-                    thinking = shapes.known(key)
-                    if thinking is not MISSING:
-                        fast[pos] = thinking
-    alone = shapes is not None and not shapes.rest  # no other rule: a sample of a clean shape is not read
-    decoded = {pos: decode(r) for pos, r in todo.items() if not (alone and pos in fast)}
+            if value is UNREAD:
+                continue
+            key = shapes.key(value)
+            if key is None:
+                continue
+            thinking = shapes.known(key)
+            if thinking is MISSING:
+                keys[pos] = key
+            elif alone:  # counted here and done with
+                del todo[pos]
+                _count(out, thinking, None)
+                out.fresh += 1
+                if out.facts is not None and _cacheable(r):
+                    out.facts.append((record_key(r), record_digest(r), (thinking, (), None)))
+            else:
+                fast[pos] = thinking
+    decoded = {pos: decode(r) for pos, r in todo.items()}
     samples: dict[int, Sample | None] = {pos: _normalise(r, item, ctx, out) for pos, r in decoded.items()}
     prepare_batch([s for s in samples.values() if s is not None], ctx, selection)
     lengths = _wants_lengths(ctx, selection)
     for pos, record in enumerate(records):
         row = rows[pos]
-        if pos in away:
-            continue
+        if pos in away or (row is None and pos not in todo):
+            continue  # handed to the helper, or counted above (of a shape known clean)
         if row is not None and known is not None:
             line, index = (record[0], record[1]) if isinstance(record, tuple) else (record.line, record.index)
             hit, digest = known.facts(row), known.digest(row)
@@ -317,7 +326,7 @@ def _check_batch(records: Sequence[Record | Hit], item: WorkItem, ctx: Context, 
             continue  # a hit (with no `known`, never)
         sample = samples.get(pos)
         found, failed = len(out.findings), len(out.errors)
-        if pos in fast:
+        if pos in fast:  # the other (token) rules still run
             assert shapes is not None
             out.fresh += 1
             if sample is not None:

@@ -33,7 +33,10 @@ KEY_BYTES = 16
 #: a line the cache knows: (line, index, row of the cache entry, bytes used)
 Hit = tuple[int, int, int, int]
 _WS = frozenset(b" \t\n\r\x0b\x0c")  # what bytes.strip() strips
-_BLOCK = 4 << 20
+#: read size: small enough that each read's buffer is reused from the heap (a block of 128 KiB or more
+#: is a fresh mmap, whose page faults cost as much system time as the parsing saves); a line longer
+#: than what is held doubles the next read, so a long line is still read in O(its length)
+_BLOCK = 64 << 10
 _BOM = b"\xef\xbb\xbf"
 
 
@@ -91,7 +94,8 @@ def _scan(fh: IO[bytes], max_line_bytes: int, lineno: int, index: int, limit: in
             end = nl + 1
         elif not eof and len(buf) - pos <= max_line_bytes:
             try:
-                block = fh.read(_BLOCK)
+                held = len(buf) - pos  # doubled while a line grows, never far past the size limit
+                block = fh.read(max(_BLOCK, min(held, max_line_bytes + 1 - held)))
             except _READ_ERRORS as exc:
                 raise FileError(f"read failed after line {lineno}: {_reason(exc)}") from None
             eof = not block
