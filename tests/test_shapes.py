@@ -112,6 +112,19 @@ def sharegpt_sample(draw: Any) -> dict[str, Any]:
     return sample
 
 
+@st.composite
+def alpaca_sample(draw: Any) -> dict[str, Any]:
+    sample: dict[str, Any] = {"instruction": draw(text), "output": draw(assistant_text())}
+    if draw(st.booleans()):
+        sample["input"] = draw(st.one_of(text, st.none()))
+    if draw(st.integers(0, 2)) == 0:
+        sample["history"] = draw(st.lists(st.tuples(text, assistant_text()).map(list), max_size=2))
+    if draw(st.integers(0, 3)) == 0:
+        for key in draw(st.lists(st.sampled_from(["system", "tools", "id"]), max_size=2, unique=True)):
+            sample[key] = draw(_value())
+    return sample
+
+
 # -- the twin: other words, the same shape ----------------------------------------------------------
 CORE_CHARS = list("abcxyz0189.,;:!?()[]{}=+-*^'\"_|>\\%") + ["数", "é", "🙂", " ", "\n", "\t"]
 core = st.text(alphabet=st.sampled_from(CORE_CHARS), min_size=1, max_size=12).filter(
@@ -169,7 +182,9 @@ TRAININGS = [{"framework": "llamafactory", "template": "qwen3", "enable_thinking
 DATASETS = [{"format": "openai", "mode": "mixed"}, {"format": "openai", "mode": "thinking"},
             {"format": "openai", "mode": "non-thinking"},
             {"format": "sharegpt", "mode": None, "formatting": "openai", "columns": {"messages": "conversations"}},
-            {"format": "sharegpt", "mode": "thinking"}]
+            {"format": "sharegpt", "mode": "thinking"},
+            {"format": "alpaca", "mode": "mixed", "columns": {"system": "system", "history": "history"}},
+            {"format": "alpaca", "mode": "thinking"}]
 
 
 def _context(tmp: str, profile: str, training: int, dataset: int) -> tuple[Context, Selection]:
@@ -202,7 +217,8 @@ def test_samples_of_one_shape_get_one_verdict(tmp_spec: str, data: Any, profile:
     if shapes is None:
         assert ctx.profile.style == "text"  # plain-text markers: no shapes
         return
-    sample = data.draw(openai_sample() if ctx.dataset.format == "openai" else sharegpt_sample())
+    sample = data.draw({"openai": openai_sample, "sharegpt": sharegpt_sample, "alpaca": alpaca_sample}[
+        ctx.dataset.format]())
     key = shapes.key(json.loads(json.dumps(sample)))
     assume(key is not None)
     twin = _twin(data.draw, sample)
@@ -221,7 +237,7 @@ def test_where_there_are_no_shapes(tmp_spec: str) -> None:
     ctx, selection = _context(tmp_spec, "qwen3", 0, 0)
     assert Shapes.build(ctx, selection) is not None
     assert Shapes.build(replace(ctx, profile=builtin_profiles()["apriel-1.6-thinker"]), selection) is None
-    assert Shapes.build(replace(ctx, dataset=replace(ctx.dataset, format="alpaca")), selection) is None
+    assert Shapes.build(replace(ctx, dataset=replace(ctx.dataset, format="text")), selection) is None
     custom = replace(selection.rules[0], rule=replace(selection.rules[0].rule, origin="spec"))
     assert Shapes.build(ctx, replace(selection, rules=(custom, *selection.rules[1:]))) is None
 
@@ -252,6 +268,29 @@ def test_what_has_no_shape(tmp_spec: str) -> None:
     assert key(user, good, id=7) is not None and key(user, good, tools=[]) is not None
 
 
+def test_what_has_no_shape_in_alpaca(tmp_spec: str) -> None:
+    ctx, selection = _context(tmp_spec, "qwen3", 0, 5)  # system and history mapped
+    shapes = Shapes.build(ctx, selection)
+    assert shapes is not None
+    good = {"instruction": "2+2?", "output": "<think>\nadd\n</think>\n\n4"}
+    assert shapes.key(good) is not None
+    assert shapes.key(good) == shapes.key({"instruction": "3+5?", "output": "<think>\nsum\n</think>\n\n8"})
+    assert shapes.key(good) == shapes.key({**good, "input": "exactly"})  # joined into one user turn
+    assert shapes.key(good) != shapes.key({**good, "input": "exactly "})  # whose edges differ
+    for bad in ({"input": "/no_think"}, {"input": 3}, {"instruction": None}, {"output": "<think>x"},
+                {"system": "detailed thinking off"}, {"system": 5}, {"history": [["/think", "a"]]},
+                {"history": [["q", "<thinking>a</thinking>"]]}, {"history": "q"}, {"history": [["q"]]},
+                {"tools": "[]x"}):
+        assert shapes.key({**good, **bad}) is None, bad
+    assert shapes.key({**good, "history": [["q", "a"]]}) != shapes.key(good)
+    assert shapes.key({**good, "system": ""}) is not None and shapes.key({**good, "history": []}) is not None
+    ctx, selection = _context(tmp_spec, "qwen3", 0, 6)  # default columns: system and history unmapped
+    shapes = Shapes.build(ctx, selection)
+    assert shapes is not None
+    assert shapes.key({**good, "system": "Be brief."}) is None  # FMT011: present but not mapped
+    assert shapes.key({**good, "system": ""}) is not None
+
+
 def _corpus_results(spec_path: Path, use_shapes: bool) -> list[Any]:
     spec = load_spec(spec_path)
     selection, contexts = build_run(spec, Settings(select=("FMT", "THK", "MOD")), load_profile(spec))
@@ -262,13 +301,13 @@ def _corpus_results(spec_path: Path, use_shapes: bool) -> list[Any]:
     return out
 
 
-@pytest.mark.parametrize("spec", ["examples/thinklint.yaml", "corpus", "bench"])
+@pytest.mark.parametrize("spec", ["examples/thinklint.yaml", "corpus", "bench", "bench-alpaca"])
 def test_the_fast_path_gives_what_checking_every_sample_gives(spec: str, tmp_path: Path) -> None:
     if spec == "corpus":
         from tests.speed.corpus import make_project
 
         path = make_project(tmp_path, tokens=False, repeat=20)
-    elif spec == "bench":
+    elif spec.startswith("bench"):
         import sys
 
         sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -276,11 +315,41 @@ def test_the_fast_path_gives_what_checking_every_sample_gives(spec: str, tmp_pat
 
         generate(tmp_path / "data.jsonl", 600, 3)
         write_spec(tmp_path, "data.jsonl")
-        text = (tmp_path / "thinklint.yaml").read_text(encoding="utf-8")
-        (tmp_path / "thinklint.yaml").write_text(text.replace("  tokenizer:", "  # tokenizer:"), encoding="utf-8")
+        text = (tmp_path / "thinklint.yaml").read_text(encoding="utf-8").replace("  tokenizer:", "  # tokenizer:")
+        if spec == "bench-alpaca":  # the same conversations as LLaMA-Factory's alpaca, with history
+            rows = [json.loads(line)["messages"] for line in (tmp_path / "data.jsonl").open(encoding="utf-8")]
+            (tmp_path / "data.jsonl").write_text("".join(json.dumps(_alpaca(r), ensure_ascii=False) + "\n"
+                                                         for r in rows), encoding="utf-8")
+            text = text.replace("format: openai", "format: alpaca\n    columns: {system: system, history: history}")
+        (tmp_path / "thinklint.yaml").write_text(text, encoding="utf-8")
         path = tmp_path / "thinklint.yaml"
     else:
         path = ROOT / spec
-    fast, full = _corpus_results(path, True), _corpus_results(path, False)
+    import thinklint.engine as engine
+
+    normalised: list[int] = []
+    real = engine._normalise
+
+    def counting(*args: Any) -> Any:
+        normalised.append(1)
+        return real(*args)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(engine, "_normalise", counting)
+        fast = _corpus_results(path, True)
+        samples = sum(r[1] for r in fast)
+        checked, normalised[:] = len(normalised), []
+        full = _corpus_results(path, False)
     assert fast == full
     assert any(findings for findings, *_ in full)
+    assert len(normalised) >= samples
+    if spec.startswith("bench"):  # realistic data: most samples are of a shape known clean
+        assert checked < samples / 3, (checked, samples)
+
+
+def _alpaca(messages: list[dict[str, Any]]) -> dict[str, Any]:
+    system = [m["content"] for m in messages if m["role"] == "system"]
+    turns = [m["content"] for m in messages if m["role"] != "system"]
+    pairs = [turns[i:i + 2] for i in range(0, len(turns) - 2, 2)]
+    return {"instruction": turns[-2], "output": turns[-1], **({"system": system[0]} if system else {}),
+            **({"history": pairs} if pairs else {})}

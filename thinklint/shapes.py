@@ -17,7 +17,7 @@ specs that change what rules look at) and checks that the findings stay what the
 
 It holds only for the rules audited for it (`COVERED`) and for families whose markers all start
 with '<' (so that one character finds every marker, near miss and foreign marker); anything else
-(custom or plugin rules, plain-text markers, formats other than openai and sharegpt) has no shapes.
+(custom or plugin rules, plain-text markers, pre-rendered text and tokenized data) has no shapes.
 """
 
 from __future__ import annotations
@@ -81,6 +81,9 @@ class Shapes:
         self.messages_col = self.cols.get("messages")
         self.system_col = self.cols.get("system")
         self.tools_col = self.cols.get("tools")
+        #: alpaca's columns (LLaMA-Factory joins prompt and query with a newline into the user turn)
+        self.prompt_col, self.query_col = self.cols.get("prompt"), self.cols.get("query")
+        self.response_col, self.history_col = self.cols.get("response"), self.cols.get("history")
         tags = {**SHAREGPT_TAGS, **ctx.dataset.tags}
         self.role_key, self.content_key = tags["role_tag"], tags["content_tag"]
         #: sharegpt tag -> role (the function tag is an assistant turn with a `function_call` mark)
@@ -108,7 +111,7 @@ class Shapes:
     @classmethod
     def build(cls, ctx: Context, selection: Selection) -> Shapes | None:
         """Shapes for this dataset and run, or None when the claim is not known to hold here."""
-        if ctx.dataset.format not in ("openai", "sharegpt"):
+        if ctx.dataset.format not in ("openai", "sharegpt", "alpaca"):
             return None
         if any(a.rule.code not in COVERED or a.rule.origin != "builtin"
                for a in selection.rules if not a.rule.needs_tokenizer):
@@ -125,14 +128,25 @@ class Shapes:
         """The shape of a decoded record, None when it has none (it is then checked in full)."""
         if type(value) is not dict:
             return None
+        if self.format == "alpaca":
+            return self._alpaca(value)
         messages = value.get(self.messages_col) if self.messages_col else None
         if type(messages) is not list:
             return None
+        top = self._columns(value, (self.messages_col,))
+        turns = self._openai(messages) if self.format == "openai" else self._sharegpt(messages)
+        return None if top is None or turns is None else (top, turns)
+
+    def _columns(self, value: dict[str, Any], skip: tuple[str | None, ...]) -> Hashable:
+        """The shape of the columns besides the conversation's own (`skip`)."""
         top: list[Hashable] = []
         for col, v in value.items():
-            if col == self.messages_col:
+            if col in skip:
                 continue
             if col == self.system_col:
+                if not v and self.format == "alpaca":
+                    top.append((col, type(v).__name__))  # alpaca reads a system column only when set
+                    continue
                 system = self.prompt(v, self.system_triggers) if type(v) is str else None
                 if system is None:
                     return None
@@ -145,8 +159,31 @@ class Shapes:
                 return None  # reported as nested too deeply (the shape walks every other container)
             else:
                 top.append(col)  # no normaliser reads it: only its presence is kept, to be safe
-        turns = self._openai(messages) if self.format == "openai" else self._sharegpt(messages)
-        return None if turns is None else (tuple(top), turns)
+        return tuple(top)
+
+    def _alpaca(self, value: dict[str, Any]) -> Hashable:
+        """LLaMA-Factory's alpaca: history pairs, then prompt and query joined, then the response."""
+        prompt = value.get(self.prompt_col) if self.prompt_col else None
+        response = value.get(self.response_col) if self.response_col else None
+        query = value.get(self.query_col) if self.query_col else None
+        if type(prompt) is not str or type(response) is not str or not (query is None or type(query) is str):
+            return None  # a missing or mistyped column is a finding
+        turns: list[Hashable] = []
+        history = value.get(self.history_col) if self.history_col else None
+        if history:
+            if type(history) is not list:
+                return None
+            for pair in history:
+                if type(pair) not in (list, tuple) or len(pair) != 2 or type(pair[0]) is not str \
+                        or type(pair[1]) is not str:
+                    return None
+                turns += [self.prompt(pair[0], self.prompt_triggers), self.assistant(pair[1])]
+        user = "\n".join(part for part in (prompt, query) if part)
+        turns += [self.prompt(user, self.prompt_triggers), self.assistant(response)]
+        top = self._columns(value, (self.prompt_col, self.query_col, self.response_col, self.history_col))
+        if top is None or None in turns:
+            return None
+        return top, bool(history), tuple(turns)
 
     def _openai(self, messages: list[Any]) -> Hashable:
         out: list[Hashable] = []
