@@ -1,5 +1,6 @@
-"""ASCII text skips a normaliser that is NFC alone (Qwen3's): the ids are the tokenizer's own, and the
-tokenizer's normaliser is back in place after every call, a failing one included."""
+"""Text that NFC leaves as it is skips a normaliser that is NFC alone (Qwen3's): the ids are the
+tokenizer's own, the tokenizer's normaliser is back in place after every call (a failing one
+included), and what `nfc_as_is` accepts the tokenizer's own NFC leaves unchanged."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from thinklint.tokens.fast import SectionEncoder
+from thinklint.tokens.fast import _UNPRINTABLE, SectionEncoder, nfc_as_is
 
 pytestmark = pytest.mark.tokens
 
@@ -86,3 +87,24 @@ def test_other_normalisers_are_never_skipped(qwen3_tokenizer: Any) -> None:
 def test_ascii_and_other_text_together(qwen3_tokenizer: Any, batch: list[str]) -> None:
     enc = SectionEncoder(qwen3_tokenizer)
     assert enc._encode_whole(batch) == _want(qwen3_tokenizer, batch)
+
+
+def test_nfc_as_is() -> None:
+    import unicodedata
+
+    assert all(unicodedata.category(chr(c)) != "Cn" for c in range(0x110000) if _UNPRINTABLE.fullmatch(chr(c)))
+    accepted = ["", "ascii\n\ttabs", "\u00e9t\u00e9", "数学：x²", "\uac00 precomposed hangul", "x\u00a0y\u3000z",
+                "\u0434\u0430 cyrillic", "emoji \U0001f642"]
+    refused = ["e\u0301", "\u2000 en quad (a singleton)", "\u212b", "\u1100\u1161 jamo", "a\u0378 unassigned",
+               "\ufb01" + "e\u0301"]
+    assert [t for t in accepted if not nfc_as_is(t)] == []
+    assert [t for t in refused if nfc_as_is(t)] == []
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=30)
+       | st.lists(st.sampled_from(["a", "e", "\u0301", "\u0327", "\u1100", "\u1161", "\u11a8", "\uac00", "\u212b",
+                                   "\u0378", "\u00a0", "\n", "数", "\u0b47", "\u0b3e"]), max_size=8).map("".join))
+def test_what_nfc_as_is_accepts_the_tokenizers_nfc_leaves_alone(qwen3_tokenizer: Any, text: str) -> None:
+    if nfc_as_is(text):
+        assert qwen3_tokenizer.backend_tokenizer.normalizer.normalize_str(text) == text

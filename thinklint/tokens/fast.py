@@ -14,14 +14,16 @@ else (added tokens that strip whitespace or match only whole words, Metaspace's 
 first piece only", BPE dropout, tokenizers without a Rust backend) is encoded whole, text by text,
 still batched. A probe at start-up compares both ways and turns sectioning off on any difference.
 
-ASCII text is encoded with the tokenizer's normaliser switched off when that normaliser is NFC alone
-(Qwen's): NFC leaves ASCII as it is, and skipping it saves a tenth of the tokenizing.
+Text that NFC leaves as it is (`nfc_as_is`: ASCII, or NFC already and every character assigned) is
+encoded with the tokenizer's normaliser switched off when that normaliser is NFC alone (Qwen's):
+skipping it saves about a tenth of the tokenizing.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from typing import Any, Iterable, Sequence
 
 from thinklint.tokens.encoding import common_prefix
@@ -79,12 +81,30 @@ def sectionable(tokenizer: Any) -> str | None:
     return None
 
 
-def _ascii_skips_nfc(backend: Any) -> bool:
-    """Whether ASCII text may skip `backend`'s normaliser: it is NFC alone, which changes no ASCII text in any
-    Unicode version (no ASCII character decomposes, combines or composes), and it can be switched off and back.
+#: assigned characters that are not printable (spaces, line breaks, invisible format characters): taken out
+#: before the printable check, which is the check that every character is assigned
+_UNPRINTABLE = re.compile("[\t\n\r\x0b\x0c\x85\xa0\xad\u1680\u2000-\u200f\u2028-\u202f\u205f-\u2064\u3000\ufeff]")
 
-    Normalising is about a tenth of tokenizing Qwen3 (its Rust side tracks every character's alignment even
-    when nothing changes), and most of a reasoning dataset in English is ASCII.
+
+def nfc_as_is(text: str) -> bool:
+    """Whether NFC, as the tokenizer's Rust side computes it, certainly leaves `text` as it is.
+
+    ASCII text: no ASCII character decomposes, combines or composes, in any Unicode version. Other text:
+    when it is NFC by Python's Unicode database and every character is assigned there (printable, but for
+    the assigned ones of `_UNPRINTABLE`), it is NFC by the tokenizer's database too, whichever version. A later
+    version normalises it the same (Unicode's normalisation stability policy covers strings of characters
+    assigned in the earlier version); an earlier one sees the characters it lacks as starters that neither
+    decompose nor compose, which can only block compositions that Python's database found none of.
+    """
+    return text.isascii() or (unicodedata.is_normalized("NFC", text)
+                              and _UNPRINTABLE.sub("", text).isprintable())
+
+
+def _nfc_skippable(backend: Any) -> bool:
+    """Whether `nfc_as_is` text may skip `backend`'s normaliser: it is NFC alone, and can be switched off and back.
+
+    Normalising is about a tenth of tokenizing Qwen3: its Rust side tracks every character's alignment even
+    when nothing changes, and almost all the text of a dataset is NFC already.
     """
     if _state(backend.normalizer) != {"type": "NFC"}:
         return False
@@ -116,7 +136,7 @@ class SectionEncoder:
         self.backend = backend  # for batched calls with offsets; None when the tokenizer has no Rust side
         #: encode_batch_fast: no offsets, same ids, less work
         self._call: Any = None if backend is None else getattr(backend, "encode_batch_fast", None) or backend.encode_batch
-        self.skips_nfc = backend is not None and _ascii_skips_nfc(backend)
+        self.skips_nfc = backend is not None and _nfc_skippable(backend)
         self._batch: dict[str, tuple[int, ...]] = {}
         self._short: dict[str, tuple[int, ...]] = {}
         self._added: dict[str, int] = {}
@@ -144,13 +164,13 @@ class SectionEncoder:
         if self._call is None:
             return [tuple(self.tokenizer.encode(t, add_special_tokens=False)) for t in texts]
         if self.skips_nfc:
-            plain = [i for i, t in enumerate(texts) if t.isascii()]
+            plain = [i for i, t in enumerate(texts) if nfc_as_is(t)]
             if plain:
-                return self._encode_ascii_apart(texts, plain)
+                return self._encode_apart(texts, plain)
         return [tuple(e.ids) for e in self._call(list(texts), add_special_tokens=False)]
 
-    def _encode_ascii_apart(self, texts: Sequence[str], plain: list[int]) -> list[tuple[int, ...]]:
-        """The ASCII texts (at `plain`) with the normaliser off, NFC being the identity on them; the rest with it."""
+    def _encode_apart(self, texts: Sequence[str], plain: list[int]) -> list[tuple[int, ...]]:
+        """The texts at `plain` with the normaliser off, NFC leaving them as they are; the rest with it."""
         assert self._backend is not None and self._call is not None
         out: list[tuple[int, ...]] = [()] * len(texts)
         normalizer = self._backend.normalizer
