@@ -30,6 +30,7 @@ from thinklint.jinja_budget import (
     BUDGET, FILTER_CHECKS, Budget, BudgetCodeGenerator, brace_format, check_str_method, checked_concat,
     checked_filter, finalize, guard, percent_format, repeat, tick,
 )
+from thinklint.jinja_plain import PlainEnvironment
 import jinja2
 import jinja2.ext
 import jinja2.meta
@@ -197,7 +198,7 @@ class _Namespace(jinja2.utils.Namespace):
 
 
 def _build_env(sandboxed: bool = True) -> jinja2.Environment:
-    cls = _Env if sandboxed else jinja2.Environment
+    cls = _Env if sandboxed else PlainEnvironment
     env = cls(trim_blocks=True, lstrip_blocks=True, extensions=[_GenerationTag, jinja2.ext.loopcontrols],
               finalize=finalize)
     env.filters["tojson"] = _tojson
@@ -215,7 +216,7 @@ _ENV = _build_env()
 #: for vetted templates only (`ChatTemplate.trusted`: known official templates, pinned by hash, whose
 #: renders the tests compare with the sandbox's): the same filters, globals and limits on output, time,
 #: ranges and namespaces, without the sandbox's checks on every attribute access, call and operator,
-#: which triple a render's cost
+#: which triple a render's cost (and with shortcuts of jinja's own attribute lookups and calls)
 _PLAIN_ENV = _build_env(sandboxed=False)
 _CACHE_MAX = 256
 _CACHE: OrderedDict[tuple[str, bool], jinja2.Template] = OrderedDict()
