@@ -56,8 +56,11 @@ def load_profile(spec: Spec) -> Profile:
         raise SourceError(spec.display, line, "model.profile", exc.message) from None
 
 
-def token_factory(spec: Spec, profile: Profile, settings: Settings) -> Callable[[], Any] | None:
-    """The token layer, built on first use and then kept: transformers is imported only then."""
+def token_factory(spec: Spec, profile: Profile, settings: Settings, partial: bool = False) -> Callable[[], Any] | None:
+    """The token layer, built on first use and then kept: transformers is imported only then.
+
+    With `partial` (a cached run, which mostly checks few samples), a snapshot's tokenizer is built
+    for the texts it is given (`tokens.partial`) and loads whole only when it has to."""
     if not spec.model.tokenizer:
         return None
 
@@ -68,7 +71,8 @@ def token_factory(spec: Spec, profile: Profile, settings: Settings) -> Callable[
     def build() -> Any:
         from thinklint.tokens.context import TokenContext
 
-        return TokenContext.build(spec, profile, trust_remote_code=settings.trust_remote_code, snapshots=snapshots)
+        return TokenContext.build(spec, profile, trust_remote_code=settings.trust_remote_code, snapshots=snapshots,
+                                  partial=partial)
 
     return build
 
@@ -109,7 +113,8 @@ def run_lint(spec: Spec, settings: Settings, progress: Callable[[int, int], None
 
     rules, selection = prepare(spec, settings)
     profile = load_profile(spec)
-    factory = token_factory(spec, profile, settings) if selection.needs_tokenizer else None
+    # this process checks what the cache does not know, or a small input: partial (workers build their own)
+    factory = token_factory(spec, profile, settings, partial=True) if selection.needs_tokenizer else None
     contexts = build_contexts(spec, profile, factory, special_tokens(spec))
     items = plan(spec, settings.paths)
     # an edited file's helper is started before the configuration is hashed (tens of milliseconds),

@@ -1,11 +1,12 @@
 """A forked child that builds the token layer while the parent reads, then checks what the cache did not know.
 
 After a small edit, a cached run hashes every line of a file (a fraction of a second) and re-checks
-the few changed samples. Those need the tokenizer, whose load (about half a second of Rust parsing
-`tokenizer.json`) holds the GIL, so a thread cannot overlap it. A child forked before the parent
-reads can: it builds the token layer on the other core while the parent hashes lines and places
-cached findings, then the parent hands it the records the cache did not know and takes back their
-results (findings, facts, counts), exactly what checking them in-process would have added.
+the few changed samples. Those need the token layer: imports, a chat template to compile, and a
+tokenizer (partial, `tokens.partial`: its index loads in tens of milliseconds, where the whole
+`tokenizer.json` takes half a second of Rust parsing, holding the GIL). A child forked before the
+parent reads builds it on the other core while the parent hashes lines and places cached findings,
+then the parent hands it the records the cache did not know and takes back their results (findings,
+facts, counts), exactly what checking them in-process would have added.
 
 The child is only a speed-up, never trusted for more than its answers: anything that goes wrong with
 it (it died, its pipe broke, a token layer that cannot load) makes the parent check the file itself,
