@@ -73,7 +73,7 @@ def load_tokenizer(spec: Spec, trust_remote_code: bool = False, snapshots: Path 
         found = snapshot.load(folder)
         if found is not None:
             if partial:  # a snapshot written before partial indexes: index it for the next run
-                snapshot.save_index(found, folder)
+                snapshot.save_index(found, folder, found.backend_tokenizer)
             return found
     tokenizer = _load_with_transformers(spec, trust_remote_code)
     if folder is not None and type(tokenizer).__module__.startswith("transformers."):  # no remote code

@@ -31,6 +31,7 @@ import json
 import marshal
 import sys
 from array import array
+from itertools import accumulate
 from typing import Any, Callable, Iterable, Sequence
 
 FORMAT = 1
@@ -91,26 +92,24 @@ def build_index(whole: Any, data: str, snapshot_sha: str) -> bytes | None:
     unk = model.get("unk_token")
     if unk is not None and unk not in vocab:
         return None
-    left, right, made = [], [], []
-    for merge in model["merges"]:
-        a, b = merge.split(" ") if isinstance(merge, str) else merge
-        if a not in vocab or b not in vocab or a + b not in vocab:
-            return None
-        left.append(vocab[a])
-        right.append(vocab[b])
-        made.append(vocab[a + b])
-    # the merges that make each token, by token id: ranks[firsts[i]:firsts[i + 1]]
-    by_token = sorted(range(len(made)), key=lambda r: (made[r], r))
+    pairs = [m.split(" ") if isinstance(m, str) else m for m in model["merges"]]
+    try:  # a merge of tokens the vocabulary lacks, or of something other than two tokens: not BPE as reasoned
+        made = [vocab[a + b] for a, b in pairs]
+        left = [vocab[a] for a, _ in pairs]
+        right = [vocab[b] for _, b in pairs]
+    except (KeyError, ValueError, TypeError):
+        return None
+    # the merges that make each token, by token id: ranks[firsts[i]:firsts[i + 1]] (a stable sort: in rank order)
+    by_token = sorted(range(len(made)), key=made.__getitem__)
     top = max(vocab.values(), default=0) + 1
-    firsts = [0] * (top + 1)
-    for r in by_token:
-        firsts[made[r] + 1] += 1
-    for i in range(top):
-        firsts[i + 1] += firsts[i]
+    counts = [0] * (top + 1)
+    for i in made:
+        counts[i + 1] += 1
+    firsts = list(accumulate(counts))
     tokens = list(vocab)
     shell = dict(state, model=dict(model, vocab={}, merges=[]))
     body = marshal.dumps((FORMAT, snapshot_sha, json.dumps(shell, ensure_ascii=False), _SEP.join(tokens),
-                          _bytes(vocab[t] for t in tokens), [t for t in tokens if len(t) > _SHORT],
+                          _bytes(vocab.values()), [t for t in tokens if len(t) > _SHORT],
                           _bytes(firsts), _bytes(by_token), _bytes(left), _bytes(right),
                           (whole.get_vocab_size(with_added_tokens=False), whole.get_vocab_size(with_added_tokens=True))))
     return hashlib.sha256(body).digest() + body

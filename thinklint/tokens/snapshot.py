@@ -118,9 +118,10 @@ def load_partial(folder: Path, whole: Callable[[], Any]) -> SnapshotTokenizer | 
         return None
 
 
-def save_index(reference: Any, folder: Path) -> bool:
+def save_index(reference: Any, folder: Path, backend: Any = None) -> bool:
     """Write the partial index of the snapshot in `folder` when a partial tokenizer built from it answers
-    the probes exactly as `reference` (the tokenizer the snapshot was verified against, or the snapshot)."""
+    the probes exactly as `reference` (the tokenizer the snapshot was verified against, or the snapshot).
+    `backend` is the snapshot's backend when it is already loaded."""
     from thinklint.fsutil import atomic_write
     from thinklint.tokens.partial import build_index
 
@@ -129,10 +130,12 @@ def save_index(reference: Any, folder: Path) -> bool:
         data = (folder / "tokenizer.json").read_bytes()
         if meta.get("format") != FORMAT or meta.get("sha256") != hashlib.sha256(data).hexdigest():
             return False
-        from tokenizers import Tokenizer
-
         text = data.decode("utf-8")
-        blob = build_index(Tokenizer.from_str(text), text, meta["sha256"])
+        if backend is None:
+            from tokenizers import Tokenizer
+
+            backend = Tokenizer.from_str(text)
+        blob = build_index(backend, text, meta["sha256"])
         if blob is None:
             return False
 
@@ -203,7 +206,7 @@ def save(real: Any, folder: Path) -> bool:
         meta["sha256"] = hashlib.sha256(data).hexdigest()
         atomic_write(folder / "tokenizer.json", data)
         atomic_write(folder / "meta.json", json.dumps(meta, ensure_ascii=False).encode("utf-8"))
-        save_index(real, folder)
+        save_index(real, folder, shim.backend_tokenizer)
         return True
     except Exception:
         return False
