@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections import Counter
 from functools import lru_cache
 from pathlib import Path
@@ -108,7 +109,7 @@ def _cache_folder(spec: Spec, settings: Settings, selection: Selection, profile:
 def run_lint(spec: Spec, settings: Settings, progress: Callable[[int, int], None] | None = None,
              ) -> tuple[Result, dict[str, Rule], Profile]:
     """Plan, check (serially, in worker processes or on Ray; from the cache where it can), merge."""
-    from thinklint.cache import check_cached, entry_path, write_through
+    from thinklint.cache import check_cached, entry_path, file_stat, write_through
     from thinklint.parallel import Recipe, can_fork, default_jobs, process_map, shard_items, worth_parallel
 
     rules, selection = prepare(spec, settings)
@@ -117,6 +118,9 @@ def run_lint(spec: Spec, settings: Settings, progress: Callable[[int, int], None
     factory = token_factory(spec, profile, settings, partial=True) if selection.needs_tokenizer else None
     contexts = build_contexts(spec, profile, factory, special_tokens(spec))
     items = plan(spec, settings.paths)
+    # each file's stat before anything reads it, for its entry to record (`cache.write_through`)
+    since_ns = time.time_ns()
+    stats = {i.path: file_stat(i.path) for i in items if i.path is not None} if settings.use_cache else {}
     # an edited file's helper is started before the configuration is hashed (tens of milliseconds),
     # its entry looked for in the configuration folder written last: almost always this run's
     helper = _helper(items, _last_folder(spec) if settings.use_cache and settings.engine == "local" else None,
@@ -148,7 +152,8 @@ def run_lint(spec: Spec, settings: Settings, progress: Callable[[int, int], None
             helper = helper or _helper(items, folder, factory, contexts, selection)
             results = (check_cached(i, contexts[i.dataset.name], selection, max_line, folder, progress, helper)
                        for i in items)
-        result = merge(write_through(results, work, folder), contexts, selection, dataset_rules=not settings.paths)
+        result = merge(write_through(results, work, folder, stats, since_ns), contexts, selection,
+                       dataset_rules=not settings.paths)
     finally:
         if helper is not None:
             helper.close()

@@ -8,7 +8,7 @@ reused. With the sample's thinking mode (for the dataset-level ratio rule) and i
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Protocol, Sequence
+from typing import Any, Sequence
 
 from thinklint.model import Edit, Finding, Fix
 
@@ -16,19 +16,6 @@ from thinklint.model import Edit, Finding, Fix
 FindingFacts = tuple[str, str, str, str, "int | None", "Any"]
 #: (thinking: 1 thinking, 0 non-thinking, None neither/unknown; findings; untruncated token length or None)
 SampleFacts = tuple["int | None", tuple[FindingFacts, ...], "int | None"]
-
-
-class Known(Protocol):
-    """What a cache knows of a file's samples (`thinklint.entries.Entry`): rows by key, facts by row."""
-
-    @property
-    def rows(self) -> Mapping[bytes, int]: ...
-
-    def key(self, row: int) -> bytes: ...
-
-    def digest(self, row: int) -> str: ...
-
-    def facts(self, row: int) -> SampleFacts: ...
 
 
 def thinking_code(thinking: bool | None) -> int | None:
@@ -75,6 +62,38 @@ _new = object.__new__
 _PLAIN = not hasattr(Finding, "__post_init__") and not hasattr(Finding, "__slots__") and \
     list(Finding.__dataclass_fields__) == ["rule", "category", "severity", "path", "line", "sample", "message",
                                            "turn", "fix", "digest"]
+
+
+class Placer:
+    """Places findings of a table of distinct ones (a cache entry's), each converted once: a placed
+    finding is a copy of its distinct finding's fields with its place filled in."""
+
+    def __init__(self, table: Sequence[FindingFacts], path: str) -> None:
+        self._table = table
+        self._path = path
+        self._fields: dict[int, dict[str, Any]] = {}
+
+    def place(self, numbers: Sequence[int], line: int | None, index: int | None, digest: str,
+              into: list[Finding]) -> None:
+        """The findings numbered `numbers` in the table, of a sample now at `line` and `index`, into `into`."""
+        if not _PLAIN:
+            into.extend(place((None, tuple(self._table[n] for n in numbers), None), self._path, line, index, digest))
+            return
+        made = self._fields
+        for number in numbers:
+            fields = made.get(number)
+            if fields is None:
+                rule, category, severity, message, turn, fix = self._table[number]
+                fields = made[number] = dict(rule=rule, category=category, severity=severity, path=self._path,
+                                             line=None, sample=None, message=message, turn=turn, fix=_fix(fix),
+                                             digest="")
+            f = _new(Finding)
+            values = f.__dict__
+            values.update(fields)
+            values["line"] = line
+            values["sample"] = index
+            values["digest"] = digest
+            into.append(f)
 
 
 def valid_fix(fix: Any) -> bool:

@@ -26,6 +26,7 @@ from typing import Any, Callable, Mapping
 
 from thinklint.context import Context
 from thinklint.engine import FileResult, WorkItem, check_records
+from thinklint.filefacts import FileFacts
 from thinklint.readers.files import Record
 from thinklint.selection import Selection
 
@@ -188,7 +189,7 @@ def _serve(down: int, up: int, contexts: Mapping[str, Context], selection: Selec
             if kind == "batch":
                 out = pending.get(key)
                 if out is None:
-                    out = pending[key] = FileResult(item.display, item.dataset.name, facts=[])
+                    out = pending[key] = FileResult(item.display, item.dataset.name, facts=FileFacts())
                 check_records(records, item, contexts[item.dataset.name], selection, out)
             else:
                 data = pickle.dumps((key, pending.pop(key, None)), protocol=pickle.HIGHEST_PROTOCOL)
