@@ -28,6 +28,7 @@ import json
 import os
 import shutil
 import sys
+import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping
@@ -70,14 +71,42 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _files_digest(paths: Iterable[Path]) -> str:
+#: in the cache folder: the SHA-256 of files hashed into the configuration key, by their stat
+_DIGESTS = "digests.json"
+
+
+def _files_digest(paths: Iterable[Path], root: Path | None = None) -> str:
+    """A hash of these files' names and contents. With `root` (the cache folder), each file's SHA-256 is
+    remembered by its stat, as an entry remembers its data file's (`file_stat`, `settled`): Qwen3's
+    tokenizer.json alone is 11 MB, hashed into every run's configuration key."""
+    memo: dict[str, Any] = {}
+    if root is not None:
+        try:
+            memo = json.loads((root / _DIGESTS).read_bytes())
+        except (OSError, ValueError):
+            pass
+    changed = False
     h = hashlib.sha256()
     for p in sorted(paths):
+        since = time.time_ns()
+        stat, key = file_stat(p), os.path.abspath(p)
+        hit = memo.get(key) if isinstance(memo, dict) else None
+        if stat is not None and isinstance(hit, list) and hit[:-1] == list(stat) and isinstance(hit[-1], str):
+            digest = hit[-1]
+        else:
+            try:
+                digest = _sha(p.read_bytes())
+            except OSError:
+                digest = "unreadable"
+            if root is not None and stat is not None and settled(stat, since) and file_stat(p) == stat:
+                memo, changed = ({} if len(memo) > 256 or not isinstance(memo, dict) else memo), True
+                memo[key] = [*stat, digest]
+        h.update(f"{p.name}\0{stat[0] if stat else -1}\0{digest}\n".encode())
+    if changed and root is not None and root.is_dir():
         try:
-            h.update(f"{p.name}\0{p.stat().st_size}\0".encode())
-            h.update(p.read_bytes())
+            atomic_write(root / _DIGESTS, json.dumps(memo).encode("utf-8"), durable=False)
         except OSError:
-            h.update(b"unreadable")
+            pass
     return h.hexdigest()
 
 
@@ -112,7 +141,7 @@ def tokenizer_fingerprint(spec: Spec) -> Any:
         Path(ref).expanduser() if Path(ref).expanduser().is_absolute() else spec.root / ref)
     if folder is not None and folder.is_dir():
         files = [p for p in folder.iterdir() if p.is_file() and p.name.startswith(_TOKENIZER_FILES)]
-        return ["files", _files_digest(files)]
+        return ["files", _files_digest(files, cache_root(spec))]
     hub = Path(os.environ.get("HF_HUB_CACHE") or Path(os.environ.get("HF_HOME", "~/.cache/huggingface")) / "hub")
     refs = hub.expanduser() / f"models--{ref.replace('/', '--')}" / "refs" / "main"
     try:
@@ -129,7 +158,7 @@ def config_key(spec: Spec, settings: Settings, selection: Selection, profile: Pr
         packaged = package_folder(spec.model.chat_template)
         path = packaged or (Path(spec.model.chat_template) if Path(spec.model.chat_template).is_absolute()
                             else spec.root / spec.model.chat_template)
-        template = _files_digest([path])
+        template = _files_digest([path], cache_root(spec))
     parts = {
         "format": FORMAT, "thinklint": __version__, "code": code_fingerprint(),
         "python": list(sys.version_info[:2]),

@@ -200,3 +200,28 @@ def test_a_sharded_run_records_the_stat_for_a_serial_run_to_trust(tmp_path: Path
     _same(_run(spec, jobs=1), fresh)
     assert reads == []
 
+
+def test_files_hashed_into_the_configuration_are_remembered_by_their_stat(tmp_path: Path, reads: list[str],
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / CACHE_DIR
+    root.mkdir()
+    files = [tmp_path / "tokenizer.json", tmp_path / "tokenizer_config.json"]
+    for n, f in enumerate(files):
+        f.write_text(f'{{"n": {n}}}', encoding="utf-8")
+    plain = cache._files_digest(files)
+    assert cache._files_digest(files, root) == plain
+    assert (root / cache._DIGESTS).is_file()
+
+    real_read = Path.read_bytes
+
+    def unread(self: Path) -> bytes:
+        assert self not in files, f"{self} read again"
+        return real_read(self)
+
+    with monkeypatch.context() as m:
+        m.setattr(Path, "read_bytes", unread)
+        assert cache._files_digest(files, root) == plain  # from the memo
+    before = files[0].stat()
+    files[0].write_text('{"n": 7}', encoding="utf-8")  # same size, same modification time
+    os.utime(files[0], ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert cache._files_digest(files, root) == cache._files_digest(files) != plain
