@@ -17,18 +17,18 @@ Anything else (decoding an id outside the vocabulary, the vocabulary itself, a c
 here) goes to the whole tokenizer, loaded then; so does everything once rebuilding has cost more than
 loading it would.
 
-The index (`partial.bin` beside a tokenizer snapshot: its vocabulary and merges as marshal data, which
-loads in a few tens of milliseconds) is written only for a tokenizer this reasoning holds for (a BPE
-model without dropout, byte fallback or affixes, whose pre-tokenizer is byte-level, with every byte a
-token) and only when a tokenizer built from it answers probe texts exactly as the whole one. It is
-read back only when its checksum holds and it names the snapshot beside it (`tokens.snapshot`).
+The index (`partial.bin` beside a tokenizer snapshot: its vocabulary and merges as UTF-8 text and
+integer columns, which load in a few tens of milliseconds) is written only for a tokenizer this
+reasoning holds for (a BPE model without dropout, byte fallback or affixes, whose pre-tokenizer is
+byte-level, with every byte a token) and only when a tokenizer built from it answers probe texts
+exactly as the whole one. It is read back only when its checksum holds and it names the snapshot
+beside it (`tokens.snapshot`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import marshal
 import sys
 from array import array
 from itertools import accumulate
@@ -108,34 +108,53 @@ def build_index(whole: Any, data: str, snapshot_sha: str) -> bytes | None:
     firsts = list(accumulate(counts))
     tokens = list(vocab)
     shell = dict(state, model=dict(model, vocab={}, merges=[]))
-    body = marshal.dumps((FORMAT, snapshot_sha, json.dumps(shell, ensure_ascii=False), _SEP.join(tokens),
-                          _bytes(vocab.values()), [t for t in tokens if len(t) > _SHORT],
-                          _bytes(firsts), _bytes(by_token), _bytes(left), _bytes(right),
-                          (whole.get_vocab_size(with_added_tokens=False), whole.get_vocab_size(with_added_tokens=True))))
+    sections = [json.dumps(shell, ensure_ascii=False).encode("utf-8"), _SEP.join(tokens).encode("utf-8"),
+                _bytes(vocab.values()), _SEP.join(t for t in tokens if len(t) > _SHORT).encode("utf-8"),
+                _bytes(firsts), _bytes(by_token), _bytes(left), _bytes(right)]
+    head = json.dumps({"format": FORMAT, "snapshot": snapshot_sha, "sections": [len(x) for x in sections],
+                       "sizes": [whole.get_vocab_size(with_added_tokens=False),
+                                 whole.get_vocab_size(with_added_tokens=True)]}).encode("utf-8")
+    body = b"\n".join([head, b"".join(sections)])
     return hashlib.sha256(body).digest() + body
 
 
 class Index:
-    """A loaded index: the whole vocabulary (token -> id), the merges, the tokenizer without either."""
+    """A loaded index: the whole vocabulary (token -> id), the merges, the tokenizer without either.
+
+    Its file is a SHA-256 of the rest, a JSON line (format, snapshot, section sizes, vocabulary sizes),
+    then the sections: the tokenizer's JSON without vocabulary and merges, the tokens joined by NULs,
+    their ids, the tokens longer than `_SHORT`, and the merges by the token they make (uint32 columns,
+    little-endian). Nothing in it is code, and any inconsistency is a ValueError.
+    """
 
     def __init__(self, blob: bytes, snapshot_sha: str) -> None:
         body = memoryview(blob)[32:]
         if hashlib.sha256(body).digest() != blob[:32]:
             raise ValueError("checksum")
-        fmt, sha, shell, tokens, ids, long, firsts, ranks, left, right, sizes = marshal.loads(body)
-        if fmt != FORMAT or sha != snapshot_sha:
+        nl = blob.index(b"\n", 32)
+        head = json.loads(blob[32:nl])
+        if head.get("format") != FORMAT or head.get("snapshot") != snapshot_sha:
             raise ValueError("another format or snapshot")
+        sizes, pos, parts = head["sizes"], nl + 1, []
+        for width in head["sections"]:
+            parts.append(blob[pos:pos + width])
+            pos += width
+        if pos != len(blob) or len(parts) != 8 or not (len(sizes) == 2 and all(type(x) is int for x in sizes)):
+            raise ValueError("shape")
+        shell, tokens, ids, long, firsts, ranks, left, right = parts
         self.shell: dict[str, Any] = json.loads(shell)
-        self.vocab: dict[str, int] = dict(zip(tokens.split(_SEP), _ints(ids)))
+        names = tokens.decode("utf-8").split(_SEP)
+        self.vocab: dict[str, int] = dict(zip(names, _ints(ids)))
         self.long: dict[str, list[str]] = {}  # tokens longer than _SHORT, by their first character
-        for token in long:
+        for token in long.decode("utf-8").split(_SEP) if long else ():
             self.long.setdefault(token[0], []).append(token)
         self._firsts, self._ranks, self._left, self._right = _ints(firsts), _ints(ranks), _ints(left), _ints(right)
-        if len(self._left) != len(self._right) or len(self._ranks) != len(self._left) \
-                or self._firsts[-1] != len(self._ranks) or (self._ranks and max(self._ranks) >= len(self._left)):
+        if len(names) != len(ids) // 4 or len(self.vocab) != len(names) or len(self._left) != len(self._right) \
+                or len(self._ranks) != len(self._left) or not self._firsts or self._firsts[-1] != len(self._ranks) \
+                or (self._ranks and max(self._ranks) >= len(self._left)):
             raise ValueError("shape")
         self.added: dict[str, int] = {t["content"]: t["id"] for t in self.shell.get("added_tokens", [])}
-        self.sizes: tuple[int, int] = (int(sizes[0]), int(sizes[1]))  # without, with added tokens
+        self.sizes: tuple[int, int] = (sizes[0], sizes[1])  # without, with added tokens
 
     def merges(self, token_ids: Iterable[int]) -> list[int]:
         """The ranks of the merges that make these tokens, in rank order."""
