@@ -129,7 +129,7 @@ class Entry:
 
 
 def empty_entry() -> Entry:
-    entry = _decode(_encode(FileFacts(), None) or b"")
+    entry = _decode(_encode(FileFacts(), [], None) or b"")
     assert entry is not None
     return entry
 
@@ -192,7 +192,8 @@ def store_entry(path: Path, facts: FileFacts, stat: Stat | None = None) -> None:
     """Write `facts` as the entry of their file (atomically; a read-only checkout just does not remember),
     with the file's `stat` when they describe all of it."""
     try:
-        data = _splice(facts, stat) if _worth_splicing(facts) else _encode(facts, stat)
+        order = _order(facts)
+        data = _splice(facts, order, stat) if _worth_splicing(facts, order) else _encode(facts, order, stat)
     except (OverflowError, TypeError, ValueError):  # a number out of a column's range: not worth remembering
         return
     if data is None:
@@ -259,11 +260,10 @@ class _Table:
                 _little(array("I", [len(s) for s in self.strings])), _little(self.turns))
 
 
-def _encode(facts: FileFacts, stat: Stat | None) -> bytes | None:
+def _encode(facts: FileFacts, order: list[int], stat: Stat | None) -> bytes | None:
     table = _Table()
     thinking, lengths, counts, flat = array("b"), array("q"), array("I"), array("I")
     keys, digests = bytearray(), bytearray()
-    order = _order(facts)
     for i in order:
         key, digest, (think, findings, length) = facts.item(i)
         keys += key
@@ -281,18 +281,17 @@ def _encode(facts: FileFacts, stat: Stat | None) -> bytes | None:
     return _header(body, len(order), len(table.turns), len(text), stat) + body
 
 
-def _worth_splicing(facts: FileFacts) -> bool:
+def _worth_splicing(facts: FileFacts, order: list[int]) -> bool:
     """Copy from the loaded entry when most of its rows are kept, and most of its table is still used."""
     entry = facts.entry
     if entry is None or not entry.table or 2 * sum(r >= 0 for r in facts.refs) < len(entry):
         return False
-    used = bytearray(len(entry.table))
+    used: set[int] = set()
     numbers, starts = entry.parts["numbers"], entry.parts["starts"]
-    for row in facts.refs:
-        if row >= 0:
-            for number in numbers[starts[row]:starts[row + 1]]:
-                used[number] = 1
-    return 2 * sum(used) >= len(used)
+    for run in _runs(order, facts.refs):
+        if isinstance(run, tuple):
+            used.update(numbers[starts[run[0]]:starts[run[1]]])
+    return 2 * len(used) >= len(entry.table)
 
 
 def _runs(order: list[int], refs: array[int]) -> Iterator[tuple[int, int] | int]:
@@ -314,13 +313,12 @@ def _runs(order: list[int], refs: array[int]) -> Iterator[tuple[int, int] | int]
         yield start, prev + 1
 
 
-def _splice(facts: FileFacts, stat: Stat | None) -> bytes | None:
+def _splice(facts: FileFacts, order: list[int], stat: Stat | None) -> bytes | None:
     entry = facts.entry
     assert entry is not None
     old = entry.parts
     table = _Table(start=len(entry.table))
     keys, digests, thinking, lengths, counts, flat = [], [], [], [], [], []
-    order = _order(facts)
     for run in _runs(order, facts.refs):
         if isinstance(run, tuple):
             a, b = run

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from array import array
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 from thinklint.facts import SampleFacts
 
@@ -42,9 +42,10 @@ class FileFacts:
         self.lines.append(-1 if line is None else line)
         self.indices.append(index)
 
-    def hits(self, hits: Iterable[Hit]) -> None:
-        for line, index, row, _size in hits:
-            self.hit(row, line, index or 0)  # a row: a cacheable record, which has an index
+    def hits(self, hits: list[Hit]) -> None:
+        self.refs.extend([h[2] for h in hits])
+        self.lines.extend([-1 if h[0] is None else h[0] for h in hits])
+        self.indices.extend([h[1] or 0 for h in hits])  # a row: a cacheable record, which has an index
 
     def extend(self, other: FileFacts) -> None:
         if other.entry is not None and other.entry is not self.entry:

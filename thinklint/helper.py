@@ -45,6 +45,7 @@ class Helper:
         self._in: int | None = from_child
         self._items = 0
         self._sent: set[int] = set()
+        self._intermediate: int | None = None
 
     @classmethod
     def start(cls, contexts: Mapping[str, Context], selection: Selection) -> Helper | None:
@@ -65,8 +66,9 @@ class Helper:
                 os._exit(0)
         os.close(down_r)
         os.close(up_w)
-        os.waitpid(pid, 0)
-        return cls(down_w, up_r)
+        helper = cls(down_w, up_r)
+        helper._intermediate = pid  # reaped when closing: waiting for it here would wait for its fork
+        return helper
 
     def sender(self, item: WorkItem) -> tuple[int, Callable[[list[Record]], None]]:
         """A key for `item`, and where `check_file` hands over its records that the cache did not know."""
@@ -103,6 +105,12 @@ class Helper:
                 except OSError:
                     pass
         self._out = self._in = None
+        if self._intermediate is not None:
+            try:
+                os.waitpid(self._intermediate, 0)
+            except OSError:
+                pass
+            self._intermediate = None
 
     def _send(self, message: Any) -> None:
         if self._out is None:
