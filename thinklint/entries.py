@@ -27,9 +27,10 @@ import hashlib
 import json
 import sys
 from array import array
+from collections import Counter
 from itertools import accumulate, pairwise
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Sequence, overload
 
 from thinklint.facts import FindingFacts, Placer, SampleFacts, valid_fix
 from thinklint.filefacts import FileFacts
@@ -66,7 +67,7 @@ def _little(col: array[Any]) -> bytes:
 class Entry:
     """A loaded entry: `rows` maps keys to row numbers; a row's facts, key and digest on demand."""
 
-    def __init__(self, parts: dict[str, Any], table: list[FindingFacts], stat: Stat | None) -> None:
+    def __init__(self, parts: dict[str, Any], table: Sequence[FindingFacts], stat: Stat | None) -> None:
         self.parts = parts  # the raw columns, for `FileFacts` to copy from
         self.table = table
         self.stat = stat
@@ -97,25 +98,19 @@ class Entry:
         """Samples of this entry found again at (line, index, row, size): counted into `out`, their findings
         placed, their rows kept for the next entry."""
         parts = self.parts
-        thinking, lengths, starts, numbers, digests = (parts["thinking"], parts["lengths"], parts["starts"],
-                                                       parts["numbers"], parts["digests"])
+        thinking, lengths = parts["thinking"], parts["lengths"]
         placer = self._placers.get(path)
         if placer is None:
             placer = self._placers[path] = Placer(self.table, path)
-        findings = out.findings
-        for line, index, row, _size in hits:
-            first, last = starts[row], starts[row + 1]
-            if last > first:
-                digest = digests[row * _DIGEST_BYTES:(row + 1) * _DIGEST_BYTES].hex()
-                placer.place(numbers[first:last], line, index, digest, findings)
+        placer.place(hits, parts["starts"], parts["numbers"], parts["digests"], _DIGEST_BYTES, out.findings)
         rows = [h[2] for h in hits]
-        modes = bytes(thinking[r] & 0xFF for r in rows)  # 1, 0, and -1 as 255
+        modes = [thinking[r] for r in rows]
         out.samples += len(rows)
         out.thinking += modes.count(1)
         out.non_thinking += modes.count(0)
-        for n in (lengths[r] for r in rows):
+        for n, count in Counter([lengths[r] for r in rows]).items():
             if n >= 0:
-                out.lengths[n] = out.lengths.get(n, 0) + 1
+                out.lengths[n] = out.lengths.get(n, 0) + count
         if out.facts is not None:
             out.facts.hits(hits)
 
@@ -126,6 +121,38 @@ class Entry:
         found = tuple([table[i] for i in self.parts["numbers"][first:last]]) if last > first else ()
         thinking, length = self.parts["thinking"][row], self.parts["lengths"][row]
         return (None if thinking < 0 else thinking), found, (None if length < 0 else length)
+
+
+class _Findings(Sequence[FindingFacts]):
+    """An entry's distinct findings, each made into a tuple when first asked for (once: the tuples' ids
+    tell shared findings apart when the entry is written again)."""
+
+    def __init__(self, strings: list[str], turns: array[int], fixes: dict[int, Any]) -> None:
+        self._strings = strings
+        self._turns = turns
+        self._fixes = fixes
+        self._made: list[FindingFacts | None] = [None] * len(turns)
+
+    def __len__(self) -> int:
+        return len(self._turns)
+
+    @overload
+    def __getitem__(self, i: int) -> FindingFacts: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[FindingFacts]: ...
+
+    def __getitem__(self, i: int | slice) -> FindingFacts | Sequence[FindingFacts]:
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        made = self._made[i]  # an IndexError past the end, as a list's
+        if i < 0:
+            i += len(self)
+        if made is None:
+            rule, category, severity, message = self._strings[_FIELDS * i:_FIELDS * i + 4]
+            turn = self._turns[i]
+            made = self._made[i] = (rule, category, severity, message, None if turn < 0 else turn, self._fixes.get(i))
+        return made
 
 
 def empty_entry() -> Entry:
@@ -175,14 +202,14 @@ def _decode(data: bytes) -> Entry | None:
                 or min(parts["lines"]) < -1 or indices[0] < 0 or any(a >= b for a, b in pairwise(indices)))):
             return None
         strings = [text[a:b] for a, b in zip([0, *ends], ends)]
-        table: list[FindingFacts] = []
-        for i in range(m):
-            rule, category, severity, message, fix_text = strings[_FIELDS * i:_FIELDS * (i + 1)]
-            fix = json.loads(fix_text) if fix_text else None
-            if not valid_fix(fix):
-                return None
-            turn = turns[i]
-            table.append((rule, category, severity, message, None if turn < 0 else turn, fix))
+        fixes = {}
+        for i, fix_text in enumerate(strings[_FIELDS - 1::_FIELDS]):
+            if fix_text:
+                fix = json.loads(fix_text)
+                if fix is None or not valid_fix(fix):
+                    return None
+                fixes[i] = fix
+        table = _Findings(strings, turns, fixes)
         return Entry(parts, table, (stat[0], stat[1], stat[2], stat[3], stat[4]) if stat is not None else None)
     except (ValueError, TypeError, AttributeError, KeyError, IndexError, OverflowError):
         return None
@@ -193,7 +220,8 @@ def store_entry(path: Path, facts: FileFacts, stat: Stat | None = None) -> None:
     with the file's `stat` when they describe all of it."""
     try:
         order = _order(facts)
-        data = _splice(facts, order, stat) if _worth_splicing(facts, order) else _encode(facts, order, stat)
+        runs = _runs(order, facts.refs) if facts.entry is not None else []
+        data = _splice(facts, order, runs, stat) if _worth_splicing(facts, runs) else _encode(facts, order, stat)
     except (OverflowError, TypeError, ValueError):  # a number out of a column's range: not worth remembering
         return
     if data is None:
@@ -209,13 +237,9 @@ def store_entry(path: Path, facts: FileFacts, stat: Stat | None = None) -> None:
 def _order(facts: FileFacts) -> list[int]:
     """Positions of `facts` in file order (shards and a helper's samples arrive out of it)."""
     indices = facts.indices
-    n = len(indices)
-    if all(a < b for a, b in pairwise(indices)):
-        return list(range(n))
-    order = sorted(range(n), key=indices.__getitem__)
-    if any(indices[a] == indices[b] for a, b in pairwise(order)):
+    if len(set(indices)) != len(indices):
         raise ValueError("two samples at one index")
-    return order
+    return sorted(range(len(indices)), key=indices.__getitem__)  # nearly sorted: a pass or two
 
 
 def _checksum(body: bytes | memoryview, n: int, m: int, text: int, stat: Any) -> str:
@@ -275,51 +299,46 @@ def _encode(facts: FileFacts, order: list[int], stat: Stat | None) -> bytes | No
     if len(keys) != KEY_BYTES * len(order) or len(digests) != _DIGEST_BYTES * len(order):
         return None  # a key or digest of another size: not worth remembering
     text, sizes, turns = table.columns()
-    lines, indices = array("q", [facts.lines[i] for i in order]), array("q", [facts.indices[i] for i in order])
+    lines, indices = array("q", map(facts.lines.__getitem__, order)), array("q", map(facts.indices.__getitem__, order))
     body = b"".join([text, sizes, turns, bytes(keys), bytes(digests), _little(thinking), _little(lengths),
                      _little(counts), _little(lines), _little(indices), _little(flat)])
     return _header(body, len(order), len(table.turns), len(text), stat) + body
 
 
-def _worth_splicing(facts: FileFacts, order: list[int]) -> bool:
+def _worth_splicing(facts: FileFacts, runs: list[tuple[int, int] | int]) -> bool:
     """Copy from the loaded entry when most of its rows are kept, and most of its table is still used."""
     entry = facts.entry
-    if entry is None or not entry.table or 2 * sum(r >= 0 for r in facts.refs) < len(entry):
+    if entry is None or not entry.table or 2 * (len(facts) - len(facts.fresh)) < len(entry):
         return False
     used: set[int] = set()
     numbers, starts = entry.parts["numbers"], entry.parts["starts"]
-    for run in _runs(order, facts.refs):
+    for run in runs:
         if isinstance(run, tuple):
             used.update(numbers[starts[run[0]]:starts[run[1]]])
     return 2 * len(used) >= len(entry.table)
 
 
-def _runs(order: list[int], refs: array[int]) -> Iterator[tuple[int, int] | int]:
+def _runs(order: list[int], refs: array[int]) -> list[tuple[int, int] | int]:
     """`order`'s rows as (first, end) runs of consecutive rows of the entry, or one fresh item's position."""
-    start = prev = -2
-    for i in order:
-        row = refs[i]
-        if row >= 0 and row == prev + 1 and start >= 0:
-            prev = row
-            continue
-        if start >= 0:
-            yield start, prev + 1
-            start = prev = -2
-        if row >= 0:
-            start = prev = row
+    rows = [refs[i] for i in order]
+    # where a run ends: a fresh item, or a row that does not follow the one before
+    cuts = [k for k in range(1, len(rows)) if rows[k] != rows[k - 1] + 1 or rows[k] < 0 or rows[k - 1] < 0]
+    out: list[tuple[int, int] | int] = []
+    for a, b in pairwise([0, *cuts, len(rows)]):
+        if rows[a] >= 0:
+            out.append((rows[a], rows[b - 1] + 1))
         else:
-            yield i
-    if start >= 0:
-        yield start, prev + 1
+            out.extend(order[a:b])
+    return out
 
 
-def _splice(facts: FileFacts, order: list[int], stat: Stat | None) -> bytes | None:
+def _splice(facts: FileFacts, order: list[int], runs: list[tuple[int, int] | int], stat: Stat | None) -> bytes | None:
     entry = facts.entry
     assert entry is not None
     old = entry.parts
     table = _Table(start=len(entry.table))
     keys, digests, thinking, lengths, counts, flat = [], [], [], [], [], []
-    for run in _runs(order, facts.refs):
+    for run in runs:
         if isinstance(run, tuple):
             a, b = run
             keys.append(old["keys"][a * KEY_BYTES:b * KEY_BYTES])
@@ -339,7 +358,7 @@ def _splice(facts: FileFacts, order: list[int], stat: Stat | None) -> bytes | No
         counts.append(_little(array("I", [len(findings)])))
         flat.append(_little(array("I", [table.number(f) for f in findings])))
     text, sizes, turns = table.columns()
-    lines, indices = array("q", [facts.lines[i] for i in order]), array("q", [facts.indices[i] for i in order])
+    lines, indices = array("q", map(facts.lines.__getitem__, order)), array("q", map(facts.indices.__getitem__, order))
     text_all = old["text"] + text
     body = b"".join([text_all, old["sizes"], sizes, old["turns"], turns, *keys, *digests, *thinking, *lengths,
                      *counts, _little(lines), _little(indices), *flat])

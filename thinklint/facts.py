@@ -8,7 +8,7 @@ reused. With the sample's thinking mode (for the dataset-level ratio rule) and i
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 from thinklint.model import Edit, Finding, Fix
 
@@ -73,28 +73,36 @@ class Placer:
         self._path = path
         self._fields: dict[int, dict[str, Any]] = {}
 
-    def place(self, numbers: Sequence[int], line: int | None, index: int | None, digest: str,
-              into: list[Finding]) -> None:
-        """The findings numbered `numbers` in the table, of a sample now at `line` and `index`, into `into`."""
+    def place(self, hits: Iterable[tuple[Any, Any, int, int]], starts: Sequence[int], numbers: Sequence[int],
+              digests: bytes, width: int, into: list[Finding]) -> None:
+        """The findings of samples found again at (line, index, row, size), into `into`: row r's are numbered
+        numbers[starts[r]:starts[r + 1]] in the table, its digest is the r-th `width` bytes of `digests`."""
+        table, path = self._table, self._path
         if not _PLAIN:
-            into.extend(place((None, tuple(self._table[n] for n in numbers), None), self._path, line, index, digest))
+            for line, index, row, _size in hits:
+                found = tuple(table[n] for n in numbers[starts[row]:starts[row + 1]])
+                into.extend(place((None, found, None), path, line, index, digests[width * row:width * row + width].hex()))
             return
-        made = self._fields
-        for number in numbers:
-            fields = made.get(number)
-            if fields is None:
-                rule, category, severity, message, turn, fix = self._table[number]
-                fields = made[number] = dict(rule=rule, category=category, severity=severity, path=self._path,
-                                             line=None, sample=None, message=message, turn=turn, fix=_fix(fix),
-                                             digest="")
-            f = _new(Finding)
-            values = f.__dict__
-            values.update(fields)
-            values["line"] = line
-            values["sample"] = index
-            values["digest"] = digest
-            into.append(f)
-
+        made, append, new = self._fields, into.append, _new
+        for line, index, row, _size in hits:
+            first, last = starts[row], starts[row + 1]
+            if first == last:
+                continue
+            digest = digests[width * row:width * row + width].hex()
+            for number in numbers[first:last]:
+                fields = made.get(number)
+                if fields is None:
+                    rule, category, severity, message, turn, fix = table[number]
+                    fields = made[number] = {"rule": rule, "category": category, "severity": severity, "path": path,
+                                             "line": None, "sample": None, "message": message, "turn": turn,
+                                             "fix": _fix(fix), "digest": ""}
+                f = new(Finding)
+                values = f.__dict__
+                values.update(fields)
+                values["line"] = line
+                values["sample"] = index
+                values["digest"] = digest
+                append(f)
 
 def valid_fix(fix: Any) -> bool:
     """Whether a fix read back from a cache file has the shape `_fix_facts` gives (None: no fix)."""
