@@ -180,7 +180,6 @@ def _helper(items: list[WorkItem], folder: Path | None, factory: Any, contexts: 
     if folder is None or built is None or built().currsize:
         return None
     from thinklint.cache import entry_path
-    from thinklint.helper import Helper
 
     for item in items:
         if item.path is None:
@@ -192,6 +191,8 @@ def _helper(items: list[WorkItem], folder: Path | None, factory: Any, contexts: 
             if edited_only:
                 continue
             # no entry: every sample is new
+        from thinklint.helper import Helper  # here: an unchanged run needs none
+
         return Helper.start(contexts, selection)
     return None
 
