@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections import Counter
 from functools import lru_cache
 from pathlib import Path
@@ -56,8 +57,11 @@ def load_profile(spec: Spec) -> Profile:
         raise SourceError(spec.display, line, "model.profile", exc.message) from None
 
 
-def token_factory(spec: Spec, profile: Profile, settings: Settings) -> Callable[[], Any] | None:
-    """The token layer, built on first use and then kept: transformers is imported only then."""
+def token_factory(spec: Spec, profile: Profile, settings: Settings, partial: bool = False) -> Callable[[], Any] | None:
+    """The token layer, built on first use and then kept: transformers is imported only then.
+
+    With `partial` (a cached run, which mostly checks few samples), a snapshot's tokenizer is built
+    for the texts it is given (`tokens.partial`) and loads whole only when it has to."""
     if not spec.model.tokenizer:
         return None
 
@@ -68,7 +72,8 @@ def token_factory(spec: Spec, profile: Profile, settings: Settings) -> Callable[
     def build() -> Any:
         from thinklint.tokens.context import TokenContext
 
-        return TokenContext.build(spec, profile, trust_remote_code=settings.trust_remote_code, snapshots=snapshots)
+        return TokenContext.build(spec, profile, trust_remote_code=settings.trust_remote_code, snapshots=snapshots,
+                                  partial=partial)
 
     return build
 
@@ -104,7 +109,7 @@ def _cache_folder(spec: Spec, settings: Settings, selection: Selection, profile:
 def run_lint(spec: Spec, settings: Settings, progress: Callable[[int, int], None] | None = None,
              ) -> tuple[Result, dict[str, Rule], Profile]:
     """Plan, check (serially, in worker processes or on Ray; from the cache where it can), merge."""
-    from thinklint.cache import check_cached, entry_path, write_through
+    from thinklint.cache import check_cached, entry_path, file_stat, write_through
     from thinklint.parallel import (
         Recipe,
         can_fork,
@@ -117,9 +122,13 @@ def run_lint(spec: Spec, settings: Settings, progress: Callable[[int, int], None
 
     rules, selection = prepare(spec, settings)
     profile = load_profile(spec)
-    factory = token_factory(spec, profile, settings) if selection.needs_tokenizer else None
+    # this process checks what the cache does not know, or a small input: partial (workers build their own)
+    factory = token_factory(spec, profile, settings, partial=True) if selection.needs_tokenizer else None
     contexts = build_contexts(spec, profile, factory, special_tokens(spec))
     items = plan(spec, settings.paths)
+    # each file's stat before anything reads it, for its entry to record (`cache.write_through`)
+    since_ns = time.time_ns()
+    stats = {i.path: file_stat(i.path) for i in items if i.path is not None} if settings.use_cache else {}
     # an edited file's helper is started before the configuration is hashed (tens of milliseconds),
     # its entry looked for in the configuration folder written last: almost always this run's
     helper = _helper(items, _last_folder(spec) if settings.use_cache and settings.engine == "local" else None,
@@ -153,7 +162,8 @@ def run_lint(spec: Spec, settings: Settings, progress: Callable[[int, int], None
             helper = helper or _helper(items, folder, factory, contexts, selection)
             results = (check_cached(i, contexts[i.dataset.name], selection, max_line, folder, progress, helper)
                        for i in items)
-        result = merge(write_through(results, work, folder), contexts, selection, dataset_rules=not settings.paths)
+        result = merge(write_through(results, work, folder, stats, since_ns), contexts, selection,
+                       dataset_rules=not settings.paths)
     finally:
         if helper is not None:
             helper.close()
@@ -180,7 +190,6 @@ def _helper(items: list[WorkItem], folder: Path | None, factory: Any, contexts: 
     if folder is None or built is None or built().currsize:
         return None
     from thinklint.cache import entry_path
-    from thinklint.helper import Helper
 
     for item in items:
         if item.path is None:
@@ -192,6 +201,8 @@ def _helper(items: list[WorkItem], folder: Path | None, factory: Any, contexts: 
             if edited_only:
                 continue
             # no entry: every sample is new
+        from thinklint.helper import Helper  # here: an unchanged run needs none
+
         return Helper.start(contexts, selection)
     return None
 

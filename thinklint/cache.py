@@ -4,7 +4,7 @@ Layout (beside the spec, git-ignored by a `.gitignore` of its own, as ruff's):
 
     .thinklint_cache/
       .gitignore  CACHEDIR.TAG
-      v3/<config key>/<file key>.entry
+      v4/<config key>/<file key>.entry
 
 The config key hashes everything a sample's findings depend on besides its bytes (`config_key`);
 a file key hashes the dataset, the path as displayed and the resolved path. An entry
@@ -12,6 +12,13 @@ a file key hashes the dataset, the path as displayed and the resolved path. An e
 its bytes (`readers.scan`): a sample whose bytes are unchanged is neither parsed nor checked again,
 wherever it moved. Entries are written whole and atomically; one that fails its checksum or shape is
 ignored (and rewritten), never trusted. Folders of other entry formats are removed.
+
+A file is not even read when its entry records its stat (size, modification and change times to the
+nanosecond, inode, device) and the file's is the same: git's index trusts the same fields, ruff and
+mypy fewer (modification time and size). No editor, git or copy changes a file and keeps all of them
+(restoring the modification time, as `touch -d` or `cp -p` do, sets the change time to now), and
+an entry records them only for a file that had settled before it was read (`settled`), so that a
+later write cannot fall in the same tick of the file system's clock.
 """
 
 from __future__ import annotations
@@ -21,15 +28,16 @@ import json
 import os
 import shutil
 import sys
+import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping
 
 from thinklint import __version__
 from thinklint.distinfo import versions
 from thinklint.engine import FileResult, WorkItem, check_file
-from thinklint.entries import FORMAT, empty_entry, load_entry, store_entry
-from thinklint.facts import SampleFacts
+from thinklint.entries import FORMAT, Entry, Stat, empty_entry, load_entry, store_entry
+from thinklint.filefacts import FileFacts
 from thinklint.fsutil import atomic_write, listing, real
 from thinklint.profiles import Profile
 from thinklint.resources import package_folder
@@ -63,14 +71,42 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _files_digest(paths: Iterable[Path]) -> str:
+#: in the cache folder: the SHA-256 of files hashed into the configuration key, by their stat
+_DIGESTS = "digests.json"
+
+
+def _files_digest(paths: Iterable[Path], root: Path | None = None) -> str:
+    """A hash of these files' names and contents. With `root` (the cache folder), each file's SHA-256 is
+    remembered by its stat, as an entry remembers its data file's (`file_stat`, `settled`): Qwen3's
+    tokenizer.json alone is 11 MB, hashed into every run's configuration key."""
+    memo: dict[str, Any] = {}
+    if root is not None:
+        try:
+            memo = json.loads((root / _DIGESTS).read_bytes())
+        except (OSError, ValueError):
+            pass
+    changed = False
     h = hashlib.sha256()
     for p in sorted(paths):
+        since = time.time_ns()
+        stat, key = file_stat(p), os.path.abspath(p)
+        hit = memo.get(key) if isinstance(memo, dict) else None
+        if stat is not None and isinstance(hit, list) and hit[:-1] == list(stat) and isinstance(hit[-1], str):
+            digest = hit[-1]
+        else:
+            try:
+                digest = _sha(p.read_bytes())
+            except OSError:
+                digest = "unreadable"
+            if root is not None and stat is not None and settled(stat, since) and file_stat(p) == stat:
+                memo, changed = ({} if len(memo) > 256 or not isinstance(memo, dict) else memo), True
+                memo[key] = [*stat, digest]
+        h.update(f"{p.name}\0{stat[0] if stat else -1}\0{digest}\n".encode())
+    if changed and root is not None and root.is_dir():
         try:
-            h.update(f"{p.name}\0{p.stat().st_size}\0".encode())
-            h.update(p.read_bytes())
+            atomic_write(root / _DIGESTS, json.dumps(memo).encode("utf-8"), durable=False)
         except OSError:
-            h.update(b"unreadable")
+            pass
     return h.hexdigest()
 
 
@@ -105,7 +141,7 @@ def tokenizer_fingerprint(spec: Spec) -> Any:
         Path(ref).expanduser() if Path(ref).expanduser().is_absolute() else spec.root / ref)
     if folder is not None and folder.is_dir():
         files = [p for p in folder.iterdir() if p.is_file() and p.name.startswith(_TOKENIZER_FILES)]
-        return ["files", _files_digest(files)]
+        return ["files", _files_digest(files, cache_root(spec))]
     hub = Path(os.environ.get("HF_HUB_CACHE") or Path(os.environ.get("HF_HOME", "~/.cache/huggingface")) / "hub")
     refs = hub.expanduser() / f"models--{ref.replace('/', '--')}" / "refs" / "main"
     try:
@@ -122,7 +158,7 @@ def config_key(spec: Spec, settings: Settings, selection: Selection, profile: Pr
         packaged = package_folder(spec.model.chat_template)
         path = packaged or (Path(spec.model.chat_template) if Path(spec.model.chat_template).is_absolute()
                             else spec.root / spec.model.chat_template)
-        template = _files_digest([path])
+        template = _files_digest([path], cache_root(spec))
     parts = {
         "format": FORMAT, "thinklint": __version__, "code": code_fingerprint(),
         "python": list(sys.version_info[:2]),
@@ -188,15 +224,44 @@ def entry_path(folder: Path, item: WorkItem) -> Path:
     return folder / f"{_sha(where.encode('utf-8'))[:32]}.entry"
 
 
+def file_stat(path: Path) -> Stat | None:
+    """What an entry records of its file, to know it unchanged without reading it."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev
+
+
+#: a file whose stat an entry records must have been left alone this long before it was read: a write
+#: in the same tick of the file system's clock as the one before keeps its times (Linux file systems
+#: tick in at most 10 ms; a file system whose times are whole seconds, such as FAT's, in up to 2 s)
+SETTLED_NS = 100_000_000
+SETTLED_WHOLE_SECONDS_NS = 2_000_000_000
+
+
+def settled(stat: Stat | None, since_ns: int) -> bool:
+    """Whether `stat`, taken before a run that started at `since_ns` (time.time_ns()) read its file, can
+    be recorded: the file had not changed for longer than its file system's clock could miss."""
+    if stat is None:
+        return False
+    _size, mtime, ctime, _ino, _dev = stat
+    whole = mtime % 1_000_000_000 == 0 and ctime % 1_000_000_000 == 0
+    return max(mtime, ctime) <= since_ns - (SETTLED_WHOLE_SECONDS_NS if whole else SETTLED_NS)
+
+
 def check_cached(item: WorkItem, ctx: Any, selection: Selection, max_line_bytes: int, folder: Path | None,
                  progress: Callable[[int, int], None] | None = None, helper: Helper | None = None) -> FileResult:
     """`check_file`, reusing what the cache knows of this file's samples and collecting facts for it.
 
-    With a `helper`, the samples the cache does not know are checked in it; if it fails, here.
+    A file whose entry records its stat as it is now is not read at all (`from_entry`). With a
+    `helper`, the samples the cache does not know are checked in it; if it fails, here.
     """
     if folder is None or item.path is None:
         return check_file(item, ctx, selection, max_line_bytes, progress=progress)
     known = load_entry(entry_path(folder, item)) or empty_entry()
+    if item.shard is None and len(known) and known.stat is not None and known.stat == file_stat(item.path):
+        return from_entry(item, known, progress)
     if helper is not None:
         from thinklint.helper import HelperLost, absorb
 
@@ -211,41 +276,63 @@ def check_cached(item: WorkItem, ctx: Any, selection: Selection, max_line_bytes:
     return check_file(item, ctx, selection, max_line_bytes, progress=progress, known=known, collect=True)
 
 
-def write_through(results: Iterable[FileResult], items: list[WorkItem], folder: Path | None) -> Iterator[FileResult]:
+def from_entry(item: WorkItem, entry: Entry, progress: Callable[[int, int], None] | None = None) -> FileResult:
+    """What checking `item`'s file gives, when `entry` describes every sample of the file as it is: each
+    sample's findings placed where the entry saw it."""
+    out = FileResult(item.display, item.dataset.name, file=True)
+    lines, indices = entry.lines, entry.indices
+    entry.reuse([(None if lines[r] < 0 else lines[r], indices[r], r, 0) for r in range(len(entry))], item.display, out)
+    if progress is not None:
+        progress(out.samples, entry.stat[0] if entry.stat else 0)
+    return out
+
+
+def write_through(results: Iterable[FileResult], items: list[WorkItem], folder: Path | None,
+                  stats: Mapping[Path, Stat | None] | None = None, since_ns: int = 0) -> Iterator[FileResult]:
     """Pass results on, storing each file's facts once all its shards have come (results follow `items`).
 
-    A file none of whose samples had to be checked keeps its entry as it is (it may also hold samples
-    deleted since: harmless, and gone at the next write), but the entry's time is set to now: the
-    file's bytes are all known, and a later run need not expect a change (see `app._helper`).
+    `stats` are the files' stats taken before the run read them (at `since_ns`): an entry records its
+    file's stat when its facts cover every sample, the file has not changed since, and had settled
+    before (`settled`). A file none of whose samples had to be checked keeps its entry as it is (it may
+    also hold samples deleted since: harmless, and gone at the next write) unless the entry can now
+    record the stat, but the entry's time is set to now: the file's bytes are all known, and a later
+    run need not expect a change (see `app._helper`).
     """
     if folder is None:
         yield from results
         return
-    pending: list[tuple[bytes, str, SampleFacts]] | None = None
+    pending: FileFacts | None = None
     current: WorkItem | None = None
     fresh = 0
     for item, result in zip(items, results):
         same_file = current is not None and item.path == current.path and item.dataset == current.dataset
         if not same_file:
             if current is not None and pending is not None:
-                _remember(entry_path(folder, current), pending, fresh)
-            current, pending, fresh = item, [], 0
+                _remember(folder, current, pending, fresh, stats, since_ns)
+            current, pending, fresh = item, FileFacts(), 0
         if item.path is None or result.facts is None:
             pending = None
         elif pending is not None:
+            if not pending.refs and pending.entry is None:
+                pending.entry = result.facts.entry  # the entry its rows refer to, to copy them from
             pending.extend(result.facts)
             fresh += result.fresh
         result.facts = None  # kept here until written, not in the merged result
         yield result
     if current is not None and pending is not None and current.path is not None:
-        _remember(entry_path(folder, current), pending, fresh)
+        _remember(folder, current, pending, fresh, stats, since_ns)
 
 
-def _remember(path: Path, facts: list[tuple[bytes, str, SampleFacts]], fresh: int) -> None:
+def _remember(folder: Path, item: WorkItem, facts: FileFacts, fresh: int, stats: Mapping[Path, Stat | None] | None,
+              since_ns: int) -> None:
+    assert item.path is not None
+    path = entry_path(folder, item)
+    before = (stats or {}).get(item.path)
+    stat = before if facts.complete and settled(before, since_ns) and file_stat(item.path) == before else None
     try:
-        if not fresh and path.exists():
+        if not fresh and path.exists() and (stat is None or (facts.entry is not None and facts.entry.stat == stat)):
             os.utime(path)
             return
     except OSError:
         pass
-    store_entry(path, facts)
+    store_entry(path, facts, stat)

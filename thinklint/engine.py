@@ -15,7 +15,9 @@ from typing import Any, Callable, Hashable, Iterable, Iterator, Mapping, Sequenc
 
 from thinklint.confine import check_path
 from thinklint.context import Context, DatasetStats
-from thinklint.facts import Known, SampleFacts, place, sample_facts, sample_facts_code, thinking_code
+from thinklint.entries import Entry
+from thinklint.facts import sample_facts, sample_facts_code, thinking_code
+from thinklint.filefacts import FileFacts
 from thinklint.fsutil import real
 from thinklint.model import Finding, Location, Problem, Sample, Violation
 from thinklint.profiles import Profile
@@ -59,8 +61,8 @@ class FileResult:
     non_thinking: int = 0
     errors: list[str] = field(default_factory=list)  # internal errors (a rule crashed)
     file: bool = False  # a data file was opened (not a dataset-level notice)
-    #: (key, digest, facts) of every sample, when asked for (the cache keeps them); None: not kept
-    facts: list[tuple[bytes, str, SampleFacts]] | None = None
+    #: every sample's facts and place, when asked for (the cache keeps them); None: not kept
+    facts: FileFacts | None = None
     #: samples checked in this run (not taken from the cache)
     fresh: int = 0
     #: untruncated token length -> number of samples; filled only when token rules ran (the encoding
@@ -269,20 +271,20 @@ def check_records(records: list[Record], item: WorkItem, ctx: Context, selection
 
 
 def _check_batch(records: Sequence[Record | Hit], item: WorkItem, ctx: Context, selection: Selection,
-                 out: FileResult, known: Known | None, delegate: Delegate | None, shapes: Shapes | None) -> int:
+                 out: FileResult, known: Entry | None, delegate: Delegate | None, shapes: Shapes | None) -> int:
     """Check a batch, taking what `known` has; returns how many samples went to `delegate`.
 
     With `shapes`, a sample of a shape whose first sample was clean skips the rules shapes cover
     (and, when no other rule is selected, is not even normalised): see `thinklint.shapes`."""
     rows = [r[2] if isinstance(r, tuple) else _row(r, known) for r in records]
-    away: set[int] = set()
-    if delegate is not None:
-        away = {pos for pos, r in enumerate(records)
-                if rows[pos] is None and not isinstance(r, tuple) and _cacheable(r)}
-        if away:
-            delegate([r for pos, r in enumerate(records) if pos in away and not isinstance(r, tuple)])
-    todo = {pos: r for pos, r in enumerate(records)
-            if rows[pos] is None and pos not in away and not isinstance(r, tuple)}
+    if known is not None:  # most of a cached run: counted and placed in bulk
+        known.reuse([r if isinstance(r, tuple) else (r.line, r.index, row, r.nbytes)
+                     for r, row in zip(records, rows) if row is not None], item.display, out)
+    todo = {pos: r for pos, r in enumerate(records) if rows[pos] is None and isinstance(r, Record)}
+    away = {pos for pos, r in todo.items() if _cacheable(r)} if delegate is not None else set()
+    if away and delegate is not None:
+        delegate([r for pos, r in todo.items() if pos in away])
+        todo = {pos: r for pos, r in todo.items() if pos not in away}
     keys: dict[int, Hashable] = {}
     fast: dict[int, int | None] = {}  # the thinking code of samples of a shape known clean
     if shapes is not None:
@@ -301,30 +303,22 @@ def _check_batch(records: Sequence[Record | Hit], item: WorkItem, ctx: Context, 
                 del todo[pos]
                 _count(out, thinking, None)
                 out.fresh += 1
-                if out.facts is not None and _cacheable(r):
-                    out.facts.append((record_key(r), record_digest(r), (thinking, (), None)))
+                if out.facts is not None:
+                    if _cacheable(r) and r.index is not None:
+                        out.facts.add(record_key(r), record_digest(r), (thinking, (), None), r.line, r.index)
+                    else:
+                        out.facts.complete = False
             else:
                 fast[pos] = thinking
     decoded = {pos: decode(r) for pos, r in todo.items()}
     samples: dict[int, Sample | None] = {pos: _normalise(r, item, ctx, out) for pos, r in decoded.items()}
     prepare_batch([s for s in samples.values() if s is not None], ctx, selection)
     lengths = _wants_lengths(ctx, selection)
-    for pos, record in enumerate(records):
-        row = rows[pos]
-        if pos in away or (row is None and pos not in todo):
-            continue  # handed to the helper, or counted above (of a shape known clean)
-        if row is not None and known is not None:
-            line, index = (record[0], record[1]) if isinstance(record, tuple) else (record.line, record.index)
-            hit, digest = known.facts(row), known.digest(row)
-            _count(out, hit[0], hit[2])
-            if hit[1]:
-                out.findings.extend(place(hit, item.display, line, index, digest))
-            if out.facts is not None:
-                out.facts.append((known.key(row), digest, hit))
-            continue
-        if isinstance(record, tuple):
-            continue  # a hit (with no `known`, never)
-        sample = samples.get(pos)
+    for pos, sample in samples.items():
+        record, read = decoded[pos], todo[pos]  # `read` keeps the key of the line as read (`decode` drops it)
+        cacheable = _cacheable(record)
+        if out.facts is not None and not (cacheable and sample is not None):
+            out.facts.complete = False  # a sample the entry will not hold
         found, failed = len(out.findings), len(out.errors)
         if pos in fast:  # the other (token) rules still run
             assert shapes is not None
@@ -333,9 +327,12 @@ def _check_batch(records: Sequence[Record | Hit], item: WorkItem, ctx: Context, 
                 run_rules(sample, ctx, selection, out, shapes.rest)
             length = _length(sample, ctx) if lengths and sample is not None and sample.ok else None
             _count(out, fast[pos], length)
-            if out.facts is not None and _cacheable(record) and len(out.errors) == failed:
-                out.facts.append((record_key(record), record_digest(record),
-                                  sample_facts_code(fast[pos], out.findings[found:], length)))
+            if out.facts is not None and cacheable and sample is not None and record.index is not None:
+                if len(out.errors) == failed:
+                    out.facts.add(record_key(read), record.digest,
+                                  sample_facts_code(fast[pos], out.findings[found:], length), record.line, record.index)
+                else:
+                    out.facts.complete = False
             continue
         if sample is None:  # the normaliser crashed (reported): counted, never cached
             out.samples += record.index is not None
@@ -356,19 +353,22 @@ def _check_batch(records: Sequence[Record | Hit], item: WorkItem, ctx: Context, 
             shapes.learn(keys[pos], thinking_code(thinking))
         length = _length(sample, ctx) if lengths and sample.ok else None
         _count(out, thinking_code(thinking), length)
-        if out.facts is not None and _cacheable(record) and len(out.errors) == failed:  # a crash is not a result
-            out.facts.append((record_key(record), decoded[pos].digest,
-                              sample_facts(thinking, out.findings[found:], length)))
+        if out.facts is not None and cacheable:
+            if len(out.errors) == failed:  # a crash is not a result
+                out.facts.add(record_key(read), record.digest, sample_facts(thinking, out.findings[found:], length),
+                              record.line, record.index)
+            else:
+                out.facts.complete = False
     return len(away)
 
 
-def _row(record: Record, known: Known | None) -> int | None:
+def _row(record: Record, known: Entry | None) -> int | None:
     return known.rows.get(record_key(record)) if known is not None and _cacheable(record) else None
 
 
 def check_file(item: WorkItem, ctx: Context, selection: Selection,
                max_line_bytes: int = DEFAULT_MAX_LINE_BYTES, batch: int = BATCH,
-               progress: Progress | None = None, known: Known | None = None,
+               progress: Progress | None = None, known: Entry | None = None,
                collect: bool = False, delegate: Delegate | None = None, use_shapes: bool = True) -> FileResult:
     """Check one file (or shard); pure but for reading it.
 
@@ -378,7 +378,7 @@ def check_file(item: WorkItem, ctx: Context, selection: Selection,
     samples `known` lacks are handed to it rather than checked here (the result lacks them).
     `use_shapes=False` checks every sample in full (tests compare that with the shapes' fast path).
     """
-    out = FileResult(item.display, item.dataset.name, facts=[] if collect else None)
+    out = FileResult(item.display, item.dataset.name, facts=FileFacts(known) if collect else None)
     if item.notice is not None or item.path is None:
         notice = item.notice or Problem("no_files", "no file")
         run_rules(Sample(Location(item.display, None, None), item.dataset.name, item.dataset.format,

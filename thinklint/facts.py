@@ -8,7 +8,7 @@ reused. With the sample's thinking mode (for the dataset-level ratio rule) and i
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Protocol, Sequence
+from typing import Any, Iterable, Sequence
 
 from thinklint.model import Edit, Finding, Fix
 
@@ -16,19 +16,6 @@ from thinklint.model import Edit, Finding, Fix
 FindingFacts = tuple[str, str, str, str, "int | None", "Any"]
 #: (thinking: 1 thinking, 0 non-thinking, None neither/unknown; findings; untruncated token length or None)
 SampleFacts = tuple["int | None", tuple[FindingFacts, ...], "int | None"]
-
-
-class Known(Protocol):
-    """What a cache knows of a file's samples (`thinklint.entries.Entry`): rows by key, facts by row."""
-
-    @property
-    def rows(self) -> Mapping[bytes, int]: ...
-
-    def key(self, row: int) -> bytes: ...
-
-    def digest(self, row: int) -> str: ...
-
-    def facts(self, row: int) -> SampleFacts: ...
 
 
 def thinking_code(thinking: bool | None) -> int | None:
@@ -81,6 +68,46 @@ _PLAIN = not hasattr(Finding, "__post_init__") and not hasattr(Finding, "__slots
     list(Finding.__dataclass_fields__) == ["rule", "category", "severity", "path", "line", "sample", "message",
                                            "turn", "fix", "digest"]
 
+
+class Placer:
+    """Places findings of a table of distinct ones (a cache entry's), each converted once: a placed
+    finding is a copy of its distinct finding's fields with its place filled in."""
+
+    def __init__(self, table: Sequence[FindingFacts], path: str) -> None:
+        self._table = table
+        self._path = path
+        self._fields: dict[int, dict[str, Any]] = {}
+
+    def place(self, hits: Iterable[tuple[Any, Any, int, int]], starts: Sequence[int], numbers: Sequence[int],
+              digests: bytes, width: int, into: list[Finding]) -> None:
+        """The findings of samples found again at (line, index, row, size), into `into`: row r's are numbered
+        numbers[starts[r]:starts[r + 1]] in the table, its digest is the r-th `width` bytes of `digests`."""
+        table, path = self._table, self._path
+        if not _PLAIN:
+            for line, index, row, _size in hits:
+                found = tuple(table[n] for n in numbers[starts[row]:starts[row + 1]])
+                into.extend(place((None, found, None), path, line, index, digests[width * row:width * row + width].hex()))
+            return
+        made, append, new = self._fields, into.append, _new
+        for line, index, row, _size in hits:
+            first, last = starts[row], starts[row + 1]
+            if first == last:
+                continue
+            digest = digests[width * row:width * row + width].hex()
+            for number in numbers[first:last]:
+                fields = made.get(number)
+                if fields is None:
+                    rule, category, severity, message, turn, fix = table[number]
+                    fields = made[number] = {"rule": rule, "category": category, "severity": severity, "path": path,
+                                             "line": None, "sample": None, "message": message, "turn": turn,
+                                             "fix": _fix(fix), "digest": ""}
+                f = new(Finding)
+                values = f.__dict__
+                values.update(fields)
+                values["line"] = line
+                values["sample"] = index
+                values["digest"] = digest
+                append(f)
 
 def valid_fix(fix: Any) -> bool:
     """Whether a fix read back from a cache file has the shape `_fix_facts` gives (None: no fix)."""

@@ -53,16 +53,14 @@ def atomic_writer(path: Path, durable: bool = True) -> Iterator[BinaryIO]:
 
     Without `durable` there is no fsync: readers still never see half a file, but a power cut may
     leave an empty or stale one. For files whose reader verifies them anyway (the cache's checksums)."""
-    import tempfile  # here: a run that writes nothing (a cached, unchanged one) need not import it
-
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = _temporary(path)
     try:
         with os.fdopen(fd, "wb") as fh:
             yield fh
             fh.flush()
             if durable:
                 os.fsync(fh.fileno())
-        # mkstemp makes the file 0600; a report is meant to be read (a CI artifact, a shared
+        # the temporary file is 0600; a report is meant to be read (a CI artifact, a shared
         # folder), so keep an existing file's mode, or give a new one what open() would
         os.chmod(tmp, path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask())
         os.replace(tmp, path)
@@ -74,6 +72,18 @@ def atomic_writer(path: Path, durable: bool = True) -> Iterator[BinaryIO]:
         raise
     if durable:
         _fsync_dir(path.parent)
+
+
+def _temporary(path: Path) -> tuple[int, str]:
+    """A new file beside `path`, created exclusively and readable by its owner only, as tempfile.mkstemp
+    makes it (whose import, with random's, was a twentieth of a cached run after an edit)."""
+    for _ in range(100):
+        tmp = os.path.join(path.parent, f".{path.name}.{os.urandom(6).hex()}.tmp")
+        try:
+            return os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name beside {path}")
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -1,11 +1,12 @@
 """A forked child that builds the token layer while the parent reads, then checks what the cache did not know.
 
 After a small edit, a cached run hashes every line of a file (a fraction of a second) and re-checks
-the few changed samples. Those need the tokenizer, whose load (about half a second of Rust parsing
-`tokenizer.json`) holds the GIL, so a thread cannot overlap it. A child forked before the parent
-reads can: it builds the token layer on the other core while the parent hashes lines and places
-cached findings, then the parent hands it the records the cache did not know and takes back their
-results (findings, facts, counts), exactly what checking them in-process would have added.
+the few changed samples. Those need the token layer: imports, a chat template to compile, and a
+tokenizer (partial, `tokens.partial`: its index loads in tens of milliseconds, where the whole
+`tokenizer.json` takes half a second of Rust parsing, holding the GIL). A child forked before the
+parent reads builds it on the other core while the parent hashes lines and places cached findings,
+then the parent hands it the records the cache did not know and takes back their results (findings,
+facts, counts), exactly what checking them in-process would have added.
 
 The child is only a speed-up, never trusted for more than its answers: anything that goes wrong with
 it (it died, its pipe broke, a token layer that cannot load) makes the parent check the file itself,
@@ -25,6 +26,7 @@ from typing import Any, Callable, Mapping
 
 from thinklint.context import Context
 from thinklint.engine import FileResult, WorkItem, check_records
+from thinklint.filefacts import FileFacts
 from thinklint.readers.files import Record
 from thinklint.selection import Selection
 
@@ -43,6 +45,7 @@ class Helper:
         self._in: int | None = from_child
         self._items = 0
         self._sent: set[int] = set()
+        self._intermediate: int | None = None
 
     @classmethod
     def start(cls, contexts: Mapping[str, Context], selection: Selection) -> Helper | None:
@@ -63,8 +66,9 @@ class Helper:
                 os._exit(0)
         os.close(down_r)
         os.close(up_w)
-        os.waitpid(pid, 0)
-        return cls(down_w, up_r)
+        helper = cls(down_w, up_r)
+        helper._intermediate = pid  # reaped when closing: waiting for it here would wait for its fork
+        return helper
 
     def sender(self, item: WorkItem) -> tuple[int, Callable[[list[Record]], None]]:
         """A key for `item`, and where `check_file` hands over its records that the cache did not know."""
@@ -101,6 +105,12 @@ class Helper:
                 except OSError:
                     pass
         self._out = self._in = None
+        if self._intermediate is not None:
+            try:
+                os.waitpid(self._intermediate, 0)
+            except OSError:
+                pass
+            self._intermediate = None
 
     def _send(self, message: Any) -> None:
         if self._out is None:
@@ -187,7 +197,7 @@ def _serve(down: int, up: int, contexts: Mapping[str, Context], selection: Selec
             if kind == "batch":
                 out = pending.get(key)
                 if out is None:
-                    out = pending[key] = FileResult(item.display, item.dataset.name, facts=[])
+                    out = pending[key] = FileResult(item.display, item.dataset.name, facts=FileFacts())
                 check_records(records, item, contexts[item.dataset.name], selection, out)
             else:
                 data = pickle.dumps((key, pending.pop(key, None)), protocol=pickle.HIGHEST_PROTOCOL)

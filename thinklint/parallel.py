@@ -99,6 +99,8 @@ def rebase(results: Iterable[FileResult], items: Sequence[WorkItem], max_line_by
             result = again(replace(item, shard=replace(shard, line=base[0], index=base[1])))
         elif shard.relative and base is not None and base != (0, 0):
             result.findings = [_shifted(f, *base) for f in result.findings]
+            if result.facts is not None:  # the cache entry records where each sample is
+                result.facts.shift(*base)
         span = result.span
         before[key] = None if base is None or span is None else (base[0] + span[0], base[1] + span[1])
         yield result

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import struct
@@ -14,7 +13,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from thinklint import cache, engine
+from thinklint import cache, engine, entries
 from thinklint.app import run_lint
 from thinklint.cache import CACHE_DIR, load_entry
 from thinklint.cli import main
@@ -87,7 +86,7 @@ def test_editing_one_line_rechecks_only_that_sample(tmp_path: Path, counted: lis
 def _reseal(head: bytes, body: bytes) -> bytes:
     """An entry whose checksum holds for `body`: damage only the shape checks can catch."""
     header = json.loads(head)
-    header["sha256"] = hashlib.sha256(body).hexdigest()
+    header["sha256"] = entries._checksum(body, header["samples"], header["findings"], header["text"], header["stat"])
     return json.dumps(header).encode() + b"\n" + body
 
 
@@ -103,6 +102,8 @@ def _damage(data: bytes, damage: str) -> bytes:
         return b"\x00\xff not json"
     if damage == "checksum":
         return head + b"\n" + body.replace(b"THK001", b"THK002")
+    if damage == "stat":  # the file's stat, which would make a changed file look unchanged, outside the body
+        return json.dumps({**header, "stat": [1, 2, 3, 4, 5]}).encode() + b"\n" + body
     if damage == "empty":
         return b""
     if damage == "text":  # a valid checksum, text that is not UTF-8
@@ -117,8 +118,8 @@ def _damage(data: bytes, damage: str) -> bytes:
     return _reseal(head, body[:-2])
 
 
-@pytest.mark.parametrize("damage", ["truncate", "garbage", "checksum", "text", "turn", "number", "thinking",
-                                    "size", "empty"])
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "checksum", "stat", "text", "turn", "number",
+                                    "thinking", "size", "empty"])
 def test_a_damaged_entry_is_ignored_and_rewritten(tmp_path: Path, counted: list[int], damage: str) -> None:
     spec = make_project(tmp_path, tokens=False)
     fresh = _run(spec, use_cache=False)

@@ -105,3 +105,34 @@ def test_a_damaged_snapshot_is_not_used(pair: tuple[Any, Any], tmp_path: Path) -
     (folder / "tokenizer.json").write_bytes(data)
     (folder / "meta.json").write_text("{not json", encoding="utf-8")
     assert snapshot.load(folder) is None
+
+
+def test_a_run_that_checks_a_few_samples_builds_a_partial_tokenizer(tmp_path: Path, qwen3_available: None,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the cache, this process tokenizes what the cache does not know: a partial tokenizer
+    (`tokens.partial`) built from the snapshot's index, which never loads the whole one for a few samples."""
+    from thinklint.helper import Helper
+
+    spec = make_project(tmp_path, tokens=True, repeat=1)
+    fresh, _, _ = run_lint(load_spec(spec, remember=False), Settings(use_cache=False))
+    run_lint(load_spec(spec), Settings())  # the snapshot, its index, and every sample's findings
+    (folder,) = (tmp_path / ".thinklint_cache" / "tokenizers").iterdir()
+    assert (folder / snapshot.INDEX).is_file()
+    built: list[Any] = []
+    real_load = snapshot.load_partial
+
+    def load_partial(*args: Any) -> Any:
+        built.append(real_load(*args))
+        return built[-1]
+
+    monkeypatch.setattr(snapshot, "load_partial", load_partial)
+    monkeypatch.setattr(Helper, "start", classmethod(lambda cls, *args: None))  # checked here, not in a child
+    big = tmp_path / "big.jsonl"
+    lines = big.read_text(encoding="utf-8").splitlines()
+    record = json.loads(lines[3])
+    record["messages"][-1]["content"] += " Ünïcödé 数学 🙂"
+    lines[3] = json.dumps(record, ensure_ascii=False)
+    big.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    edited, _, _ = run_lint(load_spec(spec), Settings())
+    assert len(built) == 1 and built[0] is not None and built[0].backend_tokenizer.is_partial
+    assert edited == run_lint(load_spec(spec, remember=False), Settings(use_cache=False))[0] != fresh

@@ -84,10 +84,12 @@ def scan_records(path: Path, max_line_bytes: int, shard: Shard | None,
 def _scan(fh: IO[bytes], max_line_bytes: int, lineno: int, index: int, limit: int | None,
           rows: Mapping[bytes, int] | None, tally: Tally | None) -> Iterator[Union[Record, Hit]]:
     buf = b""
+    view = memoryview(buf)
     pos = used = 0
     eof = False
     get = rows.get if rows is not None else None
     ws = _WS
+    sha256 = hashlib.sha256
     while limit is None or used < limit:
         nl = buf.find(b"\n", pos)
         if nl >= 0:
@@ -100,6 +102,7 @@ def _scan(fh: IO[bytes], max_line_bytes: int, lineno: int, index: int, limit: in
                 raise FileError(f"read failed after line {lineno}: {_reason(exc)}") from None
             eof = not block
             buf = buf[pos:] + block
+            view = memoryview(buf)  # lines are hashed in place, not copied out
             pos = 0
             continue
         elif eof:
@@ -110,6 +113,7 @@ def _scan(fh: IO[bytes], max_line_bytes: int, lineno: int, index: int, limit: in
             head = buf[pos:pos + 4096]
             size = len(buf) - pos
             buf, eof, more, head = _skip_line(fh, lineno, head)
+            view = memoryview(buf)
             pos = 0
             size += more
             lineno += 1
@@ -141,7 +145,7 @@ def _scan(fh: IO[bytes], max_line_bytes: int, lineno: int, index: int, limit: in
             yield Record(lineno, index, None, "", nbytes=size, raw=buf[start:end])
             index += 1
             continue
-        key = hashlib.sha256(buf[start:end]).digest()[:KEY_BYTES]
+        key = sha256(view[start:end]).digest()[:KEY_BYTES]
         row = get(key)
         if row is not None:
             yield (lineno, index, row, size)

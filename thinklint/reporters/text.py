@@ -27,10 +27,14 @@ def _plural(n: int, word: str) -> str:
 def render(report: Report) -> str:
     lines: list[str] = []
     on = report.color
-    if not report.statistics:
+    if not report.statistics and on:
         for f in report.findings:
             lines.append(f"{_c(location(f), '1', on)}: {_c(f.rule, _COLORS[f.severity], on)} "
                          f"[{f.severity}] {f.message}")
+    elif not report.statistics:  # the same without colour, written out: a cached run prints thousands of these
+        lines.extend([f"{f.path}:{f.line}: {f.rule} [{f.severity}] {f.message}" if f.line is not None else
+                      f"{f.path}[{f.sample}]: {f.rule} [{f.severity}] {f.message}" if f.sample is not None else
+                      f"{f.path}: {f.rule} [{f.severity}] {f.message}" for f in report.findings])
     by_rule = report.by_rule
     if by_rule and (report.statistics or report.findings):
         if lines:

@@ -84,8 +84,8 @@ class TokenContext:
 
     @classmethod
     def build(cls, spec: Spec, profile: Profile, trust_remote_code: bool = False,
-              snapshots: Path | None = None) -> TokenContext:
-        tokenizer = load_tokenizer(spec, trust_remote_code, snapshots)
+              snapshots: Path | None = None, partial: bool = False) -> TokenContext:
+        tokenizer = load_tokenizer(spec, trust_remote_code, snapshots, partial)
         return cls(spec, profile, tokenizer, serving_template(spec, tokenizer))
 
     # -- encoding -------------------------------------------------------------------------------

@@ -55,15 +55,25 @@ def _from_pretrained(auto: Any, where: str, trust: bool) -> Any:
     return auto.from_pretrained(where, trust_remote_code=trust)
 
 
-def load_tokenizer(spec: Spec, trust_remote_code: bool = False, snapshots: Path | None = None) -> Any:
+def load_tokenizer(spec: Spec, trust_remote_code: bool = False, snapshots: Path | None = None,
+                   partial: bool = False) -> Any:
     """The spec's tokenizer; with `snapshots` (the cache folder), from a verified snapshot when there is
-    one (no transformers import, see `tokens.snapshot`), else through transformers, then snapshotted."""
+    one (no transformers import, see `tokens.snapshot`), else through transformers, then snapshotted.
+
+    With `partial`, for a run expected to tokenize little (a re-run after an edit), a snapshot's partial
+    tokenizer (`tokens.partial`), which loads the whole one only if it has to."""
     folder = _snapshot_folder(spec, trust_remote_code, snapshots)
     if folder is not None:
         from thinklint.tokens import snapshot
 
+        if partial:
+            found = snapshot.load_partial(folder, lambda: _whole(spec, trust_remote_code, folder))
+            if found is not None:
+                return found
         found = snapshot.load(folder)
         if found is not None:
+            if partial:  # a snapshot written before partial indexes: index it for the next run
+                snapshot.save_index(found, folder, found.backend_tokenizer)
             return found
     tokenizer = _load_with_transformers(spec, trust_remote_code)
     if folder is not None and type(tokenizer).__module__.startswith("transformers."):  # no remote code
@@ -71,6 +81,14 @@ def load_tokenizer(spec: Spec, trust_remote_code: bool = False, snapshots: Path 
 
         snapshot.save(tokenizer, folder)
     return tokenizer
+
+
+def _whole(spec: Spec, trust_remote_code: bool, folder: Path) -> Any:
+    """The Rust backend of the whole tokenizer a partial one stands for: the snapshot's, or transformers'."""
+    from thinklint.tokens import snapshot
+
+    found = snapshot.load(folder)
+    return (found if found is not None else _load_with_transformers(spec, trust_remote_code)).backend_tokenizer
 
 
 def _snapshot_folder(spec: Spec, trust_remote_code: bool, snapshots: Path | None) -> Path | None:

@@ -8,6 +8,10 @@ tokens, their ids, the chat template), under .thinklint_cache/tokenizers/, keyed
 files and the versions of transformers, tokenizers and thinklint. A snapshot is written only when it
 answers probe texts exactly as the transformers tokenizer does (ids, offsets, decodes, token ids),
 and is read back only when its checksum holds; anything else loads through transformers.
+
+Beside it, for a byte-level BPE tokenizer, the index that `tokens.partial` builds a tokenizer from for
+the few texts of a re-run after an edit, without parsing the whole vocabulary; written only when such a
+tokenizer answers the same probes exactly as the snapshot does.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 FORMAT = 1
 _ID_ATTRS = ("bos_token_id", "eos_token_id", "pad_token_id", "unk_token_id", "sep_token_id", "cls_token_id",
@@ -96,6 +100,59 @@ def load(folder: Path) -> SnapshotTokenizer | None:
         return None
 
 
+INDEX = "partial.bin"
+
+
+def load_partial(folder: Path, whole: Callable[[], Any]) -> SnapshotTokenizer | None:
+    """The snapshot in `folder` as a partial tokenizer (`tokens.partial`), or None (no index, damaged, or
+    another snapshot's); `whole` loads the whole tokenizer's backend when the partial one cannot answer."""
+    try:
+        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        if meta.get("format") != FORMAT:
+            return None
+        from thinklint.tokens.partial import Index, PartialBackend
+
+        index = Index((folder / INDEX).read_bytes(), meta["sha256"])
+        return SnapshotTokenizer(PartialBackend(index, whole), meta)
+    except Exception:
+        return None
+
+
+def save_index(reference: Any, folder: Path, backend: Any = None) -> bool:
+    """Write the partial index of the snapshot in `folder` when a partial tokenizer built from it answers
+    the probes exactly as `reference` (the tokenizer the snapshot was verified against, or the snapshot).
+    `backend` is the snapshot's backend when it is already loaded."""
+    from thinklint.fsutil import atomic_write
+    from thinklint.tokens.partial import build_index
+
+    try:
+        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        data = (folder / "tokenizer.json").read_bytes()
+        if meta.get("format") != FORMAT or meta.get("sha256") != hashlib.sha256(data).hexdigest():
+            return False
+        text = data.decode("utf-8")
+        if backend is None:
+            from tokenizers import Tokenizer
+
+            backend = Tokenizer.from_str(text)
+        blob = build_index(backend, text, meta["sha256"])
+        if blob is None:
+            return False
+
+        def refuse() -> Any:  # the probes must be answered by the partial tokenizer alone
+            raise LookupError("the partial tokenizer fell back to the whole one")
+
+        from thinklint.tokens.partial import Index, PartialBackend
+
+        partial = SnapshotTokenizer(PartialBackend(Index(blob, meta["sha256"]), refuse), meta)
+        if not _same(reference, partial):
+            return False
+        atomic_write(folder / INDEX, blob)
+        return True
+    except Exception:
+        return False
+
+
 def _same(real: Any, shim: SnapshotTokenizer) -> bool:
     """Does the snapshot answer everything the token layer asks exactly as the real tokenizer?"""
     added = [t.content for t in real.backend_tokenizer.get_added_tokens_decoder().values()][:64]
@@ -149,6 +206,7 @@ def save(real: Any, folder: Path) -> bool:
         meta["sha256"] = hashlib.sha256(data).hexdigest()
         atomic_write(folder / "tokenizer.json", data)
         atomic_write(folder / "meta.json", json.dumps(meta, ensure_ascii=False).encode("utf-8"))
+        save_index(real, folder, shim.backend_tokenizer)
         return True
     except Exception:
         return False
