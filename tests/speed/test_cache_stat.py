@@ -225,3 +225,17 @@ def test_files_hashed_into_the_configuration_are_remembered_by_their_stat(tmp_pa
     files[0].write_text('{"n": 7}', encoding="utf-8")  # same size, same modification time
     os.utime(files[0], ns=(before.st_atime_ns, before.st_mtime_ns))
     assert cache._files_digest(files, root) == cache._files_digest(files) != plain
+
+
+def test_a_file_with_no_samples_is_remembered_twice_over(tmp_path: Path) -> None:
+    """An empty Parquet table: its facts are empty, and rewriting its (empty) entry must not fail."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    (tmp_path / "data").mkdir()
+    pq.write_table(pa.Table.from_pylist([]), tmp_path / "data" / "x.parquet")
+    spec = tmp_path / "thinklint.yaml"
+    spec.write_text("version: 1\ndatasets:\n  - {name: d, path: 'data/*', format: openai}\n", encoding="utf-8")
+    first = _run(spec)
+    assert [f.rule for f in first.findings] == ["FMT010"] and not first.internal_errors
+    _same(_run(spec), first)
