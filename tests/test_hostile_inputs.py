@@ -527,7 +527,8 @@ def test_pathological_text_is_checked_in_linear_time_by_every_profile(tmp_path: 
     import time
 
     from thinklint.app import load_profile, prepare
-    from thinklint.engine import WorkItem, build_contexts, check_file
+    from thinklint.engine import build_contexts, check_file
+    from thinklint.planning import WorkItem
     from thinklint.profiles import builtin_profiles
     from thinklint.settings import Settings
     from thinklint.spec import load_spec

@@ -22,8 +22,9 @@ from hypothesis import strategies as st
 from thinklint.app import build_run, load_profile
 from thinklint.catalog import builtin_rules
 from thinklint.context import Context
-from thinklint.engine import check_file, check_sample, plan
+from thinklint.engine import check_file, check_sample
 from thinklint.model import TOKEN_CATEGORIES
+from thinklint.planning import plan
 from thinklint.profiles import builtin_profiles
 from thinklint.readers.files import Record
 from thinklint.readers.formats import normalise

@@ -20,7 +20,8 @@ from tests.example_repo import (
     qwen3_tokenizer,
 )
 from thinklint.app import UsageError, run_lint
-from thinklint.engine import build_contexts, check_sample, plan
+from thinklint.engine import build_contexts, check_sample
+from thinklint.planning import plan
 from thinklint.settings import Settings
 from thinklint.show import SHOW_KEEP, ShowOptions, run_show, show_view
 from thinklint.spec import load_spec

@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, TextIO
 from thinklint.baseline import apply_baseline, load_baseline, write_baseline
 from thinklint.catalog import Rule, all_rules, custom_rules
 from thinklint.context import Context
-from thinklint.engine import FileResult, Result, WorkItem, build_contexts, display_path, expand, merge, plan
+from thinklint.engine import FileResult, Result, build_contexts, merge
 from thinklint.fsutil import atomic_write, real
 from thinklint.model import Finding
+from thinklint.planning import WorkItem, display_path, expand, plan
 from thinklint.profiles import Profile, resolve_profile
 from thinklint.readers.files import DEFAULT_MAX_LINE_BYTES
 from thinklint.reporters import Report, render

@@ -35,10 +35,11 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping
 
 from thinklint import __version__
 from thinklint.distinfo import versions
-from thinklint.engine import FileResult, WorkItem, check_file
+from thinklint.engine import FileResult, check_file
 from thinklint.entries import FORMAT, Entry, Stat, empty_entry, load_entry, store_entry
 from thinklint.filefacts import FileFacts
 from thinklint.fsutil import atomic_write, listing, real
+from thinklint.planning import WorkItem
 from thinklint.profiles import Profile
 from thinklint.resources import package_folder
 from thinklint.selection import Selection

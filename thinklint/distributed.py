@@ -14,8 +14,9 @@ import os
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
-from thinklint.engine import FileResult, WorkItem
+from thinklint.engine import FileResult
 from thinklint.parallel import Recipe, item_bytes, run_item, worker_state
+from thinklint.planning import WorkItem
 from thinklint.yamlsrc import SourceError
 
 

@@ -25,8 +25,9 @@ import threading
 from typing import Any, Callable, Mapping
 
 from thinklint.context import Context
-from thinklint.engine import FileResult, WorkItem, check_records
+from thinklint.engine import FileResult, check_records
 from thinklint.filefacts import FileFacts
+from thinklint.planning import WorkItem
 from thinklint.readers.files import Record
 from thinklint.selection import Selection
 

@@ -26,8 +26,9 @@ if TYPE_CHECKING:
     from concurrent.futures import Future
 
 from thinklint.context import Context
-from thinklint.engine import FileResult, WorkItem
+from thinklint.engine import FileResult
 from thinklint.model import Finding
+from thinklint.planning import WorkItem
 from thinklint.profiles import Profile
 from thinklint.readers.shards import count_before, plan_shards, shardable
 from thinklint.selection import Selection

@@ -9,8 +9,8 @@ from typing import Any, Iterator, TextIO
 
 from thinklint.app import UsageError, load_profile, token_factory
 from thinklint.context import Context
-from thinklint.engine import WorkItem, display_path, plan
 from thinklint.model import Sample
+from thinklint.planning import WorkItem, display_path, plan
 from thinklint.readers.files import DEFAULT_MAX_LINE_BYTES, FileError, read_records
 from thinklint.readers.formats import normalise
 from thinklint.settings import Settings

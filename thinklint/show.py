@@ -14,8 +14,9 @@ from typing import Any, Iterable, Iterator, Mapping, TextIO
 from thinklint.app import UsageError, load_profile, prepare, token_factory
 from thinklint.checks.tokens_common import turn_name
 from thinklint.context import Context
-from thinklint.engine import WorkItem, check_sample, plan
+from thinklint.engine import check_sample
 from thinklint.model import Finding, Sample
+from thinklint.planning import WorkItem, plan
 from thinklint.profiles import Profile
 from thinklint.readers.files import DEFAULT_MAX_LINE_BYTES, FileError, read_records
 from thinklint.readers.formats import normalise

@@ -17,7 +17,8 @@ from tests.fuzz.strategies import DATASET_EXTRA, FORMATS, budget, samples
 from tests.tokens.conftest import qwen3_tokenizer_dir
 from tests.util import write
 from thinklint.app import load_profile, prepare, token_factory
-from thinklint.engine import WorkItem, build_contexts, check_file
+from thinklint.engine import build_contexts, check_file
+from thinklint.planning import WorkItem
 from thinklint.settings import Settings
 from thinklint.spec import load_spec
 

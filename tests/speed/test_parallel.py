@@ -33,7 +33,7 @@ def _result(spec_path: Path, **kw: Any) -> Any:
 
 def test_structural_parallel_equals_serial(tmp_path: Path, force_parallel: None) -> None:
     spec = make_project(tmp_path, tokens=False)
-    items = parallel.shard_items(__import__("thinklint.engine").engine.plan(load_spec(spec)), 3)
+    items = parallel.shard_items(__import__("thinklint.planning").planning.plan(load_spec(spec)), 3)
     assert sum(i.shard is not None for i in items) >= 3  # the large file really is cut
     serial, par = _result(spec, jobs=1), _result(spec, jobs=3)
     assert par.findings and any(f.rule == "MOD006" for f in par.findings)
@@ -50,15 +50,16 @@ def test_token_parallel_equals_serial(tmp_path: Path, force_parallel: None, qwen
 
 
 def test_rebase_places_relative_shards_and_checks_again_what_cannot_be_placed(tmp_path: Path) -> None:
-    from thinklint.engine import FileResult, WorkItem
+    from thinklint.engine import FileResult
     from thinklint.model import Finding
+    from thinklint.planning import WorkItem
     from thinklint.readers.shards import Shard, plan_shards
 
     data = tmp_path / "d.jsonl"
     data.write_text("".join(json.dumps({"n": i}) + ("\n\n" if i % 3 == 0 else "\n") for i in range(30)),
                     encoding="utf-8")
     spec = load_spec(_spec_for(tmp_path))
-    item = __import__("thinklint.engine").engine.plan(spec)[0]
+    item = __import__("thinklint.planning").planning.plan(spec)[0]
     shards = plan_shards(data, 60)
     assert len(shards) >= 4 and all(s.relative for s in shards[1:])
     items = [replace(item, shard=s) for s in shards]
@@ -109,7 +110,7 @@ def test_a_worker_that_cannot_build_its_context_fails_the_run_with_the_spec_erro
 def test_small_inputs_stay_in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("THINKLINT_PARALLEL_MIN_BYTES", raising=False)
     spec = make_project(tmp_path, tokens=False)
-    items = __import__("thinklint.engine").engine.plan(load_spec(spec))
+    items = __import__("thinklint.planning").planning.plan(load_spec(spec))
     assert not parallel.worth_parallel(items, 8, token_rules=True)
     assert not parallel.worth_parallel(items, 1, token_rules=False)
     big = [replace(items[0], shard=__import__("thinklint.readers.shards").readers.shards.Shard(0, 1 << 30, 0, 0))]

@@ -17,8 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from thinklint.app import prepare as prepare_rules
-from thinklint.engine import build_contexts, check_file, plan
+from thinklint.engine import build_contexts, check_file
 from thinklint.model import Location, Message, Sample
+from thinklint.planning import plan
 from thinklint.profiles import builtin_profiles
 from thinklint.settings import Settings
 from thinklint.spec import TrainingSpec, load_spec

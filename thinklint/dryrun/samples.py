@@ -9,8 +9,8 @@ from thinklint.app import UsageError, load_profile, token_factory
 from thinklint.context import Context
 from thinklint.dryrun.result import Skipped
 from thinklint.dryrun.settings import DryrunSettings
-from thinklint.engine import WorkItem, plan
 from thinklint.model import Sample
+from thinklint.planning import WorkItem, plan
 from thinklint.readers.files import DEFAULT_MAX_LINE_BYTES, FileError, read_records
 from thinklint.readers.formats import normalise
 from thinklint.render import item_for, parse_target

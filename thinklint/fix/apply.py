@@ -13,9 +13,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from thinklint.context import Context
-from thinklint.engine import FileResult, WorkItem, run_rules
+from thinklint.engine import FileResult, run_rules
 from thinklint.jsonpath import overlaps, replaced, same, value_at
 from thinklint.model import Finding, Fix
+from thinklint.planning import WorkItem
 from thinklint.readers.files import Record
 from thinklint.readers.formats import normalise
 from thinklint.selection import Selection

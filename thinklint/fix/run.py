@@ -13,12 +13,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from thinklint.context import Context
-from thinklint.engine import WorkItem, build_contexts, plan
+from thinklint.engine import build_contexts
 from thinklint.fix import diff, writers
 from thinklint.fix.apply import fix_record
 from thinklint.fix.writers import Change, WriteError
 from thinklint.jsonpath import same
 from thinklint.model import Finding
+from thinklint.planning import WorkItem, plan
 from thinklint.profiles import Profile
 from thinklint.readers.files import DEFAULT_MAX_LINE_BYTES, FileError, read_records
 from thinklint.selection import Selection
