@@ -354,3 +354,20 @@ def _alpaca(messages: list[dict[str, Any]]) -> dict[str, Any]:
     pairs = [turns[i:i + 2] for i in range(0, len(turns) - 2, 2)]
     return {"instruction": turns[-2], "output": turns[-1], **({"system": system[0]} if system else {}),
             **({"history": pairs} if pairs else {})}
+
+
+def test_the_memo_of_clean_shapes_is_bounded(tmp_spec: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file of ever new shapes (a new column name each sample) keeps memory flat: past the bound,
+    a new shape is checked in full every time, and the verdicts stay those of a full check."""
+    from thinklint import shapes
+
+    monkeypatch.setattr(shapes, "MAX_SHAPES", 3)
+    ctx, selection = _context(tmp_spec, "qwen3", 0, 0)
+    memo = Shapes.build(ctx, selection)
+    assert memo is not None
+    for i in range(10):
+        key = memo.key({"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}],
+                        f"extra{i}": 1})
+        assert key is not None
+        memo.learn(key, 0)
+    assert len(memo._memo) == 3

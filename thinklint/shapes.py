@@ -291,10 +291,13 @@ class Shapes:
         return self._memo.get(key, MISSING)
 
     def learn(self, key: Hashable, thinking: int | None) -> None:
-        self._memo[key] = thinking
+        if len(self._memo) < MAX_SHAPES:  # memory stays flat however many shapes a file has
+            self._memo[key] = thinking
 
 
 MISSING = object()
+#: clean shapes remembered per file (real data has tens to hundreds; later ones are checked in full)
+MAX_SHAPES = 4096
 
 
 def _markers_start_with_lt(ctx: Context) -> bool:
