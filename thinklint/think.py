@@ -70,7 +70,7 @@ class ThinkParse:
         return "".join(parts)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=256)
 def parse(content: str, open_: str, close: str, lone_empty: bool = False) -> ThinkParse:
     """Blocks of `content`; with `lone_empty`, a closer before any other text is an empty block."""
     blocks: list[Block] = []
