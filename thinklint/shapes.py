@@ -202,16 +202,20 @@ class Shapes:
                 text = self.prompt(content, self.system_triggers)
             else:
                 return None  # an unknown role (FMT005), or one that is not a string
-            if text is None:
+            turn = self._turn(m, role, text, "role", "content")
+            if turn is None:
                 return None
-            if len(m) > 2:
-                extras = self.extras(m, "role", "content")
-                if extras is None:
-                    return None
-                out.append((role, text, extras))
-            else:
-                out.append((role, text))
+            out.append(turn)
         return tuple(out)
+
+    def _turn(self, m: dict[str, Any], role: str, text: Hashable, role_key: str, content_key: str) -> Hashable:
+        """A turn's shape: its role, its text's, and those of its other keys (None: the turn has none)."""
+        if text is None:
+            return None
+        if len(m) <= 2:
+            return (role, text)
+        extras = self.extras(m, role_key, content_key)
+        return None if extras is None else (role, text, extras)
 
     def _sharegpt(self, messages: list[Any]) -> Hashable:
         out: list[Hashable] = []
@@ -222,16 +226,10 @@ class Shapes:
             content = m.get(self.content_key)
             if type(tag) is not str or tag not in self.tags or type(content) is not str:
                 return None
-            text = self.text(self.tags[tag], content)
-            if text is None:
+            turn = self._turn(m, tag, self.text(self.tags[tag], content), self.role_key, self.content_key)
+            if turn is None:
                 return None
-            if len(m) > 2:
-                extras = self.extras(m, self.role_key, self.content_key)
-                if extras is None:
-                    return None
-                out.append((tag, text, extras))
-            else:
-                out.append((tag, text))
+            out.append(turn)
         return tuple(out)
 
     def extras(self, m: Mapping[str, Any], *skip: str) -> Hashable:

@@ -48,3 +48,19 @@ def make_project(tmp: Path, *, tokens: bool, repeat: int = 12, select: str | Non
         "  - {name: big, path: big.jsonl, mode: mixed}\n"
         "  - {name: small, path: small.json, mode: mixed}\n" + rules, encoding="utf-8")
     return tmp / "thinklint.yaml"
+
+
+def lint(spec: Path, **kw: Any) -> Any:
+    """`run_lint`'s result for `spec` with these settings (the spec's validation remembered when cached)."""
+    from thinklint.app import run_lint
+    from thinklint.settings import Settings
+    from thinklint.spec import load_spec
+
+    result, _rules, _profile = run_lint(load_spec(spec, remember=kw.get("use_cache", True)), Settings(**kw))
+    return result
+
+
+def assert_same(a: Any, b: Any) -> None:
+    """Two results alike, down to each finding's fix and digest (which findings' equality leaves out)."""
+    assert [(f, f.fix, f.digest) for f in a.findings] == [(f, f.fix, f.digest) for f in b.findings]
+    assert a == b

@@ -14,25 +14,15 @@ import pytest
 from click.testing import CliRunner
 
 from thinklint import cache, engine, entries
-from thinklint.app import run_lint
-from thinklint.cache import CACHE_DIR, load_entry
+from thinklint.cache import CACHE_DIR
 from thinklint.cli import main
-from thinklint.settings import Settings
-from thinklint.spec import load_spec
+from thinklint.entries import load_entry
 
 from .corpus import GOOD, make_project
+from .corpus import assert_same as _same
+from .corpus import lint as _run
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _run(spec: Path, **kw: Any) -> Any:
-    result, _rules, _profile = run_lint(load_spec(spec, remember=kw.get("use_cache", True)), Settings(**kw))
-    return result
-
-
-def _same(a: Any, b: Any) -> None:
-    assert [(f, f.fix, f.digest) for f in a.findings] == [(f, f.fix, f.digest) for f in b.findings]
-    assert a == b
 
 
 @pytest.fixture

@@ -10,23 +10,14 @@ from typing import Any
 
 import pytest
 
-from thinklint import cache, engine, entries
-from thinklint.app import run_lint
-from thinklint.cache import CACHE_DIR, load_entry, settled
-from thinklint.settings import Settings
-from thinklint.spec import load_spec
+from thinklint import cache, engine
+from thinklint.cache import CACHE_DIR, settled
+from thinklint.entries import load_entry
+from thinklint.filefacts import FileFacts
 
 from .corpus import GOOD, make_project
-
-
-def _run(spec: Path, **kw: Any) -> Any:
-    result, _rules, _profile = run_lint(load_spec(spec, remember=kw.get("use_cache", True)), Settings(**kw))
-    return result
-
-
-def _same(a: Any, b: Any) -> None:
-    assert [(f, f.fix, f.digest) for f in a.findings] == [(f, f.fix, f.digest) for f in b.findings]
-    assert a == b
+from .corpus import assert_same as _same
+from .corpus import lint as _run
 
 
 def _entries(tmp: Path) -> dict[str, Any]:
@@ -176,7 +167,7 @@ def test_facts_sent_to_another_process_carry_their_rows_resolved(tmp_path: Path)
     spec = make_project(tmp_path, tokens=False)
     _run(spec)
     entry = _entries(tmp_path)["big.jsonl"]
-    facts = entries.FileFacts(entry)
+    facts = FileFacts(entry)
     for row in range(len(entry)):
         facts.hit(row, int(entry.lines[row]), int(entry.indices[row]))
     facts.add(b"k" * 16, "ab" * 12, (1, (), None), 999, 10_000)
