@@ -89,16 +89,18 @@ def openai_sample(draw: Any) -> dict[str, Any]:
     messages = []
     for role in draw(_roles("user", "assistant", "system", "tool")):
         m: dict[str, Any] = {"role": role, "content": draw(assistant_text() if role == "assistant" else text)}
-        if draw(st.integers(0, 4)) == 0:
-            for key in draw(st.lists(st.sampled_from(["reasoning_content", "thinking", "reasoning", "name",
-                                                      "tool_calls"]), min_size=1, max_size=2, unique=True)):
-                m[key] = draw(_value())
+        _sometimes_add(draw, m, ["reasoning_content", "thinking", "reasoning", "name", "tool_calls"], min_size=1)
         messages.append(m)
     sample: dict[str, Any] = {"messages": messages}
-    if draw(st.integers(0, 4)) == 0:
-        for key in draw(st.lists(st.sampled_from(["tools", "id", "system"]), max_size=2, unique=True)):
-            sample[key] = draw(_value())
+    _sometimes_add(draw, sample, ["tools", "id", "system"])
     return sample
+
+
+def _sometimes_add(draw: Any, into: dict[str, Any], keys: list[str], min_size: int = 0) -> None:
+    """One time in five, up to two of `keys` with generated values."""
+    if draw(st.integers(0, 4)) == 0:
+        for key in draw(st.lists(st.sampled_from(keys), min_size=min_size, max_size=2, unique=True)):
+            into[key] = draw(_value())
 
 
 @st.composite
@@ -107,9 +109,7 @@ def sharegpt_sample(draw: Any) -> dict[str, Any]:
     for tag in draw(_roles("human", "gpt", "system", draw(st.sampled_from(["observation", "function_call"])))):
         turns.append({"from": tag, "value": draw(assistant_text() if tag in ("gpt", "function_call") else text)})
     sample: dict[str, Any] = {"conversations": turns}
-    if draw(st.integers(0, 4)) == 0:
-        for key in draw(st.lists(st.sampled_from(["system", "tools", "id"]), max_size=2, unique=True)):
-            sample[key] = draw(_value())
+    _sometimes_add(draw, sample, ["system", "tools", "id"])
     return sample
 
 
