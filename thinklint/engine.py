@@ -12,7 +12,7 @@ from typing import Any, Callable, Hashable, Iterable, Iterator, Mapping, Sequenc
 
 from thinklint.context import Context, DatasetStats
 from thinklint.entries import Entry
-from thinklint.facts import sample_facts, sample_facts_code, thinking_code
+from thinklint.facts import sample_facts, thinking_code
 from thinklint.filefacts import FileFacts
 from thinklint.model import Finding, Location, Problem, Sample, Violation
 from thinklint.planning import WorkItem
@@ -233,7 +233,7 @@ def _check_batch(records: Sequence[Record | Hit], item: WorkItem, ctx: Context, 
                 out.fresh += 1
                 if out.facts is not None:
                     if _cacheable(r) and r.index is not None:
-                        out.facts.add(record_key(r), record_digest(r), (thinking, (), None), r.line, r.index)
+                        out.facts.add(record_key(r), record_digest(r), sample_facts(thinking, (), None), r.line, r.index)
                     else:
                         out.facts.complete = False
             else:
@@ -243,7 +243,7 @@ def _check_batch(records: Sequence[Record | Hit], item: WorkItem, ctx: Context, 
     prepare_batch([s for s in samples.values() if s is not None], ctx, selection)
     lengths = _wants_lengths(ctx, selection)
     for pos, sample in samples.items():
-        record, read = decoded[pos], todo[pos]  # `read` keeps the key of the line as read (`decode` drops it)
+        record = decoded[pos]
         cacheable = _cacheable(record)
         if out.facts is not None and not (cacheable and sample is not None):
             out.facts.complete = False  # a sample the entry will not hold
@@ -255,12 +255,8 @@ def _check_batch(records: Sequence[Record | Hit], item: WorkItem, ctx: Context, 
                 run_rules(sample, ctx, selection, out, shapes.rest)
             length = _length(sample, ctx) if lengths and sample is not None and sample.ok else None
             _count(out, fast[pos], length)
-            if out.facts is not None and cacheable and sample is not None and record.index is not None:
-                if len(out.errors) == failed:
-                    out.facts.add(record_key(read), record.digest,
-                                  sample_facts_code(fast[pos], out.findings[found:], length), record.line, record.index)
-                else:
-                    out.facts.complete = False
+            if sample is not None:
+                _keep(out, record, cacheable, fast[pos], found, failed, length)
             continue
         if sample is None:  # the normaliser crashed (reported): counted, never cached
             out.samples += record.index is not None
@@ -281,13 +277,20 @@ def _check_batch(records: Sequence[Record | Hit], item: WorkItem, ctx: Context, 
             shapes.learn(keys[pos], thinking_code(thinking))
         length = _length(sample, ctx) if lengths and sample.ok else None
         _count(out, thinking_code(thinking), length)
-        if out.facts is not None and cacheable:
-            if len(out.errors) == failed:  # a crash is not a result
-                out.facts.add(record_key(read), record.digest, sample_facts(thinking, out.findings[found:], length),
-                              record.line, record.index)
-            else:
-                out.facts.complete = False
+        _keep(out, record, cacheable, thinking_code(thinking), found, failed, length)
     return len(away)
+
+
+def _keep(out: FileResult, record: Record, cacheable: bool, thinking: int | None, found: int, failed: int,
+          length: int | None) -> None:
+    """Add a checked sample's facts (its findings: those since `found`) to what the cache will keep."""
+    if out.facts is None or not cacheable or record.index is None:
+        return  # (a sample the entry cannot hold has already marked the facts incomplete)
+    if len(out.errors) != failed:  # a crash is not a result
+        out.facts.complete = False
+        return
+    out.facts.add(record_key(record), record.digest, sample_facts(thinking, out.findings[found:], length),
+                  record.line, record.index)
 
 
 def _row(record: Record, known: Entry | None) -> int | None:

@@ -35,12 +35,8 @@ def _fix(data: Any) -> Fix | None:
     return Fix(description, tuple(Edit(tuple(p), old, new) for p, old, new in edits), bool(safe))
 
 
-def sample_facts(thinking: bool | None, findings: Sequence[Finding], length: int | None = None) -> SampleFacts:
-    return sample_facts_code(thinking_code(thinking), findings, length)
-
-
-def sample_facts_code(thinking: int | None, findings: Sequence[Finding], length: int | None = None) -> SampleFacts:
-    """`sample_facts` with the thinking mode already coded (1, 0 or None)."""
+def sample_facts(thinking: int | None, findings: Sequence[Finding], length: int | None = None) -> SampleFacts:
+    """What the cache keeps of a checked sample; `thinking` is its mode coded by `thinking_code`."""
     return thinking, tuple(
         (f.rule, f.category, f.severity, f.message, f.turn, _fix_facts(f.fix)) for f in findings), length
 

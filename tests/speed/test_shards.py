@@ -104,3 +104,14 @@ def test_no_sliver_at_the_end(tmp_path: Path) -> None:
     shards = plan_shards(path, 400)  # 405 + 405 + 90: the last 90 bytes join the second shard
     assert [(s.start, s.end) for s in shards] == [(0, 405), (405, 900)]
     assert shards[1].relative and count_before(path, shards[1].start) == (45, 45)
+
+
+def test_a_decoded_line_keeps_the_key_it_was_read_with(tmp_path: Path) -> None:
+    """The cache knows a line by the key `scan` gave it; parsing the line must not change it (an entry
+    written with another key would never find the line again)."""
+    path = tmp_path / "d.jsonl"
+    path.write_text('{"a": 1}\n{"a": \n', encoding="utf-8")
+    read = [r for r in scan_records(path, 1 << 20, None, {}) if isinstance(r, Record)]
+    assert [r.key for r in read] == [line_key(b'{"a": 1}'), line_key(b'{"a":')]
+    assert [decode(r).key for r in read] == [r.key for r in read]  # a good line and a broken one
+    assert decode(read[1]).error_kind == "invalid_json"

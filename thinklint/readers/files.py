@@ -58,10 +58,11 @@ class Record:
 
 
 def decode(record: Record) -> Record:
-    """A lazily read record, parsed (as an eager read would have parsed it); others unchanged."""
+    """A lazily read record, parsed (as an eager read would have parsed it, keeping its cache key); others
+    unchanged."""
     if record.raw is None or record.line is None or record.index is None:
         return record
-    return _decode_one(record.raw, record.line, record.index, record.nbytes)
+    return _decode_one(record.raw, record.line, record.index, record.nbytes, record.key)
 
 
 #: what `peek` returns for a line that `decode` would report as unreadable
@@ -234,12 +235,13 @@ def _read_line(fh: IO[bytes], max_line_bytes: int) -> tuple[bytes | None, int, b
             return (b"".join(parts) if size <= max_line_bytes else None), size, first[:4096]
 
 
-def _decode_one(data: bytes, line: int | None, index: int, nbytes: int = 0) -> Record:
+def _decode_one(data: bytes, line: int | None, index: int, nbytes: int = 0, key: bytes | None = None) -> Record:
     digest = digest_bytes(data)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return Record(line, index, None, digest, f"not valid UTF-8 (byte {exc.start})", "invalid_json", nbytes)
+        return Record(line, index, None, digest, f"not valid UTF-8 (byte {exc.start})", "invalid_json", nbytes,
+                      key=key)
     try:
         value = loads(text)
     except (ValueError, RecursionError) as exc:
@@ -248,10 +250,10 @@ def _decode_one(data: bytes, line: int | None, index: int, nbytes: int = 0) -> R
             reason = f"{reason} at column {exc.colno}"
         elif isinstance(exc, RecursionError):
             reason = "nested too deeply"
-        return Record(line, index, None, digest, f"not valid JSON: {reason}", "invalid_json", nbytes)
+        return Record(line, index, None, digest, f"not valid JSON: {reason}", "invalid_json", nbytes, key=key)
     if _may_be_deep(data) and too_deep(value):
-        return Record(line, index, None, digest, DEPTH_MESSAGE, "invalid_json", nbytes)
-    return Record(line, index, value, digest, nbytes=nbytes)
+        return Record(line, index, None, digest, DEPTH_MESSAGE, "invalid_json", nbytes, key=key)
+    return Record(line, index, value, digest, nbytes=nbytes, key=key)
 
 
 DEPTH_MESSAGE = f"nested more than {MAX_DEPTH} levels deep; not checked"
