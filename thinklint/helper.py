@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import pickle
 import struct
+import sys
 import threading
 from typing import Any, Callable, Mapping
 
@@ -51,6 +52,9 @@ class Helper:
     @classmethod
     def start(cls, contexts: Mapping[str, Context], selection: Selection) -> Helper | None:
         """Fork the child, or None where forking is not safe (another thread runs) or not possible."""
+        offmain = sys.modules.get("thinklint.tokens.offmain")  # imported: its thread may be idling
+        if offmain is not None:
+            offmain.release()
         if not hasattr(os, "fork") or threading.active_count() != 1:
             return None
         down_r, down_w = os.pipe()

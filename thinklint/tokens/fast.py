@@ -24,9 +24,11 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from functools import partial
 from typing import Any, Iterable, Sequence
 
 from thinklint.tokens.encoding import common_prefix
+from thinklint.tokens.offmain import off_main
 
 #: sections this long or shorter are kept across batches (turn headers, newlines, system prompts)
 _SHORT = 96
@@ -134,7 +136,8 @@ class SectionEncoder:
         self._backend = backend
         self.backend = backend  # for batched calls with offsets; None when the tokenizer has no Rust side
         #: encode_batch_fast: no offsets, same ids, less work
-        self._call: Any = None if backend is None else getattr(backend, "encode_batch_fast", None) or backend.encode_batch
+        raw = None if backend is None else getattr(backend, "encode_batch_fast", None) or backend.encode_batch
+        self._call: Any = None if raw is None else partial(off_main, raw)
         self.skips_nfc = backend is not None and _nfc_skippable(backend)
         self._batch: dict[str, tuple[int, ...]] = {}
         self._short: dict[str, tuple[int, ...]] = {}
@@ -348,7 +351,7 @@ class BatchTokenizer:
         if backend is None or not texts:
             return
         unique = list(dict.fromkeys(texts))
-        for text, enc in zip(unique, backend.encode_batch(unique, add_special_tokens=False)):
+        for text, enc in zip(unique, off_main(backend.encode_batch, unique, add_special_tokens=False)):
             self._offsets[text] = {"input_ids": enc.ids, "offset_mapping": enc.offsets}
 
     def __call__(self, text: Any, **kwargs: Any) -> Any:
