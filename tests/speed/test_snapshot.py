@@ -136,3 +136,36 @@ def test_a_run_that_checks_a_few_samples_builds_a_partial_tokenizer(tmp_path: Pa
     edited, _, _ = run_lint(load_spec(spec), Settings())
     assert len(built) == 1 and built[0] is not None and built[0].backend_tokenizer.is_partial
     assert edited == run_lint(load_spec(spec, remember=False), Settings(use_cache=False))[0] != fresh
+
+
+@pytest.mark.parametrize("enabled_before", [True, False])
+@pytest.mark.parametrize("fails", [False, True])
+def test_the_collector_is_paused_while_transformers_loads_and_restored_after(
+        tmp_path: Path, qwen3_available: None, monkeypatch: pytest.MonkeyPatch, enabled_before: bool,
+        fails: bool) -> None:
+    import gc
+
+    from thinklint.tokens import loader
+    from thinklint.yamlsrc import SourceError
+
+    seen: list[bool] = []
+
+    def fake(auto: Any, where: str, trust: bool) -> Any:
+        seen.append(gc.isenabled())
+        if fails:
+            raise OSError("no such tokenizer")
+        return "a tokenizer"
+
+    monkeypatch.setattr(loader, "_from_pretrained", fake)
+    spec = load_spec(make_project(tmp_path, tokens=True, repeat=1), remember=False)
+    (gc.enable if enabled_before else gc.disable)()
+    try:
+        if fails:
+            with pytest.raises(SourceError, match="no such tokenizer"):
+                load_tokenizer(spec)
+        else:
+            assert load_tokenizer(spec) == "a tokenizer"
+        assert seen == [False]
+        assert gc.isenabled() is enabled_before
+    finally:
+        gc.enable()
