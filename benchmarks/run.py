@@ -63,13 +63,14 @@ def best(fn: Callable[[], Any], repeat: int) -> float:
 
 
 def in_turns(runs: dict[str, Callable[[], float]], repeat: int) -> dict[str, float]:
-    """The best of `repeat` seconds of each run, the runs taken in turns (A B C, A B C, ...): on a
-    shared machine whose speed drifts by a fifth or more within minutes, a ratio of figures measured one
-    after the other would measure the drift."""
+    """The best of `repeat` seconds of each run, the runs taken in turns, every other turn backwards
+    (A B C, C B A, ...): on a shared machine whose speed drifts by a fifth or more within minutes, a
+    ratio of figures measured one after the other would measure the drift, and a run that always came
+    right after the same long one would pay for it alone."""
     times: dict[str, list[float]] = {name: [] for name in runs}
-    for _ in range(repeat):
-        for name, run in runs.items():
-            times[name].append(run())
+    for turn in range(repeat):
+        for name in (list(runs) if turn % 2 == 0 else list(reversed(runs))):
+            times[name].append(runs[name]())
     return {name: min(t) for name, t in times.items()}
 
 

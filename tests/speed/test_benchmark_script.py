@@ -1,0 +1,29 @@
+"""benchmarks/run.py runs end to end on a tiny dataset and prints every figure the README records (the
+figures themselves are measured by hand: timed tests flake on shared machines)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.tokens, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_benchmark_prints_each_figure_with_its_floor(tmp_path: Path, qwen3_available: None) -> None:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "run.py"), "--samples", "40", "--repeat", "2",
+                           "--only", "structural,token,cache,startup", "--work", str(tmp_path)],
+                          capture_output=True, text=True, env=env, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = done.stdout
+    ratios = re.findall(r"ratio +(\d+\.\d+)x", out)
+    assert len(ratios) == 5, out  # structural (1 job, default), token (no cache, snapshot), per-sample loop
+    assert re.search(r"one sample edited +\d+\.\d+ s \( *\d+\.\d+%\)", out), out
+    assert re.search(r"structural check of 5 samples \d+\.\d+ s", out), out
