@@ -132,10 +132,11 @@ _STATE: dict[str, Any] = {}
 
 
 def worker_state(recipe: Recipe) -> dict[str, Any]:
-    """The run's selection and contexts, built once per process (the token layer on first use)."""
+    """The run's selection and contexts, built once per process (the token layer on first use, then frozen:
+    see `app.token_factory`)."""
     from thinklint.app import build_run
 
-    selection, contexts = build_run(recipe.spec, recipe.settings, recipe.profile)
+    selection, contexts = build_run(recipe.spec, recipe.settings, recipe.profile, settle=True)
     return {"recipe": recipe, "selection": selection, "contexts": contexts}
 
 

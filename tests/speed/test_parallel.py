@@ -157,3 +157,31 @@ def test_forked_workers_give_the_serial_result(tmp_path: Path) -> None:
     assert forked.returncode == serial.returncode == 0 and forked.stderr == serial.stderr == ""
     assert '"MOD006"' in forked.stdout
     assert forked.stdout == serial.stdout
+
+
+@pytest.mark.tokens
+def test_a_worker_freezes_what_its_token_layer_loaded_and_the_main_process_does_not(
+        tmp_path: Path, qwen3_available: None) -> None:
+    import subprocess
+    import sys
+
+    from tests.util import ROOT
+
+    spec = make_project(tmp_path, tokens=True)
+    # in a fresh interpreter: gc.freeze is for the whole process, and this one is pytest's
+    code = ("import gc, sys\nfrom pathlib import Path\n"
+            "from thinklint.app import build_run, load_profile\nfrom thinklint.parallel import Recipe, worker_state\n"
+            "from thinklint.settings import Settings\nfrom thinklint.spec import load_spec\n"
+            f"spec = load_spec(Path({str(spec)!r}))\nsettings = Settings(use_cache=False)\n"
+            "_sel, contexts = build_run(spec, settings, load_profile(spec))\n"
+            "[c.tokens for c in contexts.values()]\nprint('main', gc.get_freeze_count())\n"
+            "state = worker_state(Recipe(spec, settings, load_profile(spec), 1 << 20))\n"
+            "print('before', gc.get_freeze_count())\n"
+            "[c.tokens for c in state['contexts'].values()]\nprint('worker', gc.get_freeze_count())\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr
+    counts = dict(line.split() for line in proc.stdout.splitlines())
+    assert counts["main"] == "0" and counts["before"] == "0"  # nothing frozen until a worker's layer is built
+    assert int(counts["worker"]) > 10_000  # the tokenizer's load, out of the collector's sight
