@@ -40,8 +40,8 @@ def _copy(qwen3_tokenizer: Any, normalizer: Any = "keep") -> _Bare:
     return _Bare(backend)
 
 
-def _want(tokenizer: Any, texts: list[str]) -> list[tuple[int, ...]]:
-    return [tuple(tokenizer.backend_tokenizer.encode(t, add_special_tokens=False).ids) for t in texts]
+def _want(tokenizer: Any, texts: list[str]) -> list[list[int]]:
+    return [tokenizer.backend_tokenizer.encode(t, add_special_tokens=False).ids for t in texts]
 
 
 def test_qwen3_skips_nfc_and_gives_its_ids(qwen3_tokenizer: Any) -> None:
