@@ -60,15 +60,15 @@ def load_profile(spec: Spec) -> Profile:
 
 
 def token_factory(spec: Spec, profile: Profile, settings: Settings, partial: bool = False,
-                  settle: bool = False) -> Callable[[], Any] | None:
+                  worker: bool = False) -> Callable[[], Any] | None:
     """The token layer, built on first use and then kept: transformers is imported only then.
 
     With `partial` (a cached run, which mostly checks few samples), a snapshot's tokenizer is built
-    for the texts it is given (`tokens.partial`) and loads whole only when it has to. With `settle`
-    (a worker process, which then only checks), everything alive once it is built is moved out of the
-    cyclic collector's sight (`gc.freeze`): loading through transformers leaves ~220,000 objects that
-    every later full or middle collection would walk again, ~0.35 s of CPU per 2,000 samples against
-    ~0.09 s frozen."""
+    for the texts it is given (`tokens.partial`) and loads whole only when it has to. A `worker`
+    process only checks: transformers loads there without torch (`loader._torch_hidden`), and
+    everything alive once the layer is built is moved out of the cyclic collector's sight
+    (`gc.freeze`): loading through transformers leaves ~220,000 objects that every later full or
+    middle collection would walk again, ~0.35 s of CPU per 2,000 samples against ~0.09 s frozen."""
     if not spec.model.tokenizer:
         return None
 
@@ -80,8 +80,8 @@ def token_factory(spec: Spec, profile: Profile, settings: Settings, partial: boo
         from thinklint.tokens.context import TokenContext
 
         built = TokenContext.build(spec, profile, trust_remote_code=settings.trust_remote_code, snapshots=snapshots,
-                                   partial=partial)
-        if settle:
+                                   partial=partial, torchless=worker)
+        if worker:
             gc.freeze()
         return built
 
@@ -98,11 +98,11 @@ def prepare(spec: Spec, settings: Settings, stage: str = "check") -> tuple[dict[
 
 
 def build_run(spec: Spec, settings: Settings, profile: Profile,
-              settle: bool = False) -> tuple[Selection, dict[str, Context]]:
-    """The selection and per-dataset contexts of a run (in the main process and in each worker;
-    `settle`: a worker's, see `token_factory`)."""
+              worker: bool = False) -> tuple[Selection, dict[str, Context]]:
+    """The selection and per-dataset contexts of a run (in the main process, or a `worker`'s: see
+    `token_factory`)."""
     _rules, selection = prepare(spec, settings)
-    factory = token_factory(spec, profile, settings, settle=settle) if selection.needs_tokenizer else None
+    factory = token_factory(spec, profile, settings, worker=worker) if selection.needs_tokenizer else None
     return selection, build_contexts(spec, profile, factory, special_tokens(spec))
 
 

@@ -132,11 +132,11 @@ _STATE: dict[str, Any] = {}
 
 
 def worker_state(recipe: Recipe) -> dict[str, Any]:
-    """The run's selection and contexts, built once per process (the token layer on first use, then frozen:
-    see `app.token_factory`)."""
+    """The run's selection and contexts, built once per process (the token layer on first use, as a
+    worker's: see `app.token_factory`)."""
     from thinklint.app import build_run
 
-    selection, contexts = build_run(recipe.spec, recipe.settings, recipe.profile, settle=True)
+    selection, contexts = build_run(recipe.spec, recipe.settings, recipe.profile, worker=True)
     return {"recipe": recipe, "selection": selection, "contexts": contexts}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -169,3 +170,58 @@ def test_the_collector_is_paused_while_transformers_loads_and_restored_after(
         assert gc.isenabled() is enabled_before
     finally:
         gc.enable()
+
+
+_LOAD = """
+import hashlib, json, sys
+from pathlib import Path
+{prelude}
+from thinklint.spec import load_spec
+from thinklint.tokens.loader import load_tokenizer
+tok = load_tokenizer(load_spec(Path({spec!r}), remember=False), torchless={torchless})
+probes = ["<|im_start|>user\\nHi<|im_end|>\\n<think>\\nx\\n</think>\\n\\n", "数学题：x²+1=0。 Ünïcödé e\\u0301"]
+seen = [tok.backend_tokenizer.to_str(), tok.chat_template, str(tok.special_tokens_map), type(tok).__name__,
+        [tok.encode(p, add_special_tokens=False) for p in probes], [tok(p)["input_ids"] for p in probes],
+        tok.eos_token_id, tok.pad_token_id, len(tok)]
+print("LOADED", hashlib.sha256(json.dumps(seen).encode()).hexdigest(), "torch" in sys.modules)
+"""
+
+
+def _load_in_a_fresh_process(spec: Path, torchless: bool, prelude: str = "") -> tuple[str, bool]:
+    import subprocess
+    import sys
+
+    from tests.util import ROOT
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
+    code = _LOAD.format(prelude=prelude, spec=str(spec), torchless=torchless)
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "PyTorch was not found" not in proc.stderr  # transformers' notice is kept off the terminal
+    said = [line.split() for line in proc.stdout.splitlines() if line.startswith("LOADED ")]
+    return said[-1][1], said[-1][2] == "True"
+
+
+@pytest.mark.tokens
+def test_a_worker_loads_the_same_tokenizer_without_importing_torch(tmp_path: Path, qwen3_available: None) -> None:
+    spec = make_project(tmp_path, tokens=True, repeat=1)
+    with_torch, imported = _load_in_a_fresh_process(spec, torchless=False)
+    assert imported  # transformers 5 imports torch to load a tokenizer: what `torchless` saves
+    without, imported = _load_in_a_fresh_process(spec, torchless=True)
+    assert not imported
+    assert without == with_torch
+
+
+@pytest.mark.tokens
+def test_a_tokenizer_that_will_not_load_without_torch_loads_with_it(tmp_path: Path, qwen3_available: None) -> None:
+    spec = make_project(tmp_path, tokens=True, repeat=1)
+    # a tokenizer whose loading needs torch (remote code, a future transformers): the first try fails
+    prelude = ("from thinklint.tokens import loader\n_real = loader._transformers_tokenizer\n"
+               "def _needs_torch(*a):\n    import torch\n    return _real(*a)\n"
+               "def _wrapped(*a):\n    try:\n        return _needs_torch(*a)\n    except ImportError:\n"
+               "        raise loader.SourceError('spec', None, 'model.tokenizer', 'needs torch') from None\n"
+               "loader._transformers_tokenizer = _wrapped\n")
+    without, imported = _load_in_a_fresh_process(spec, torchless=True, prelude=prelude)
+    assert imported
+    assert without == _load_in_a_fresh_process(spec, torchless=False)[0]

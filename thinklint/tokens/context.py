@@ -84,8 +84,8 @@ class TokenContext:
 
     @classmethod
     def build(cls, spec: Spec, profile: Profile, trust_remote_code: bool = False,
-              snapshots: Path | None = None, partial: bool = False) -> TokenContext:
-        tokenizer = load_tokenizer(spec, trust_remote_code, snapshots, partial)
+              snapshots: Path | None = None, partial: bool = False, torchless: bool = False) -> TokenContext:
+        tokenizer = load_tokenizer(spec, trust_remote_code, snapshots, partial, torchless)
         return cls(spec, profile, tokenizer, serving_template(spec, tokenizer))
 
     # -- encoding -------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import gc
 import json
 import os
 import re
+import sys
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -58,12 +59,13 @@ def _from_pretrained(auto: Any, where: str, trust: bool) -> Any:
 
 
 def load_tokenizer(spec: Spec, trust_remote_code: bool = False, snapshots: Path | None = None,
-                   partial: bool = False) -> Any:
+                   partial: bool = False, torchless: bool = False) -> Any:
     """The spec's tokenizer; with `snapshots` (the cache folder), from a verified snapshot when there is
     one (no transformers import, see `tokens.snapshot`), else through transformers, then snapshotted.
 
     With `partial`, for a run expected to tokenize little (a re-run after an edit), a snapshot's partial
-    tokenizer (`tokens.partial`), which loads the whole one only if it has to."""
+    tokenizer (`tokens.partial`), which loads the whole one only if it has to. With `torchless`, for a
+    process that will never need torch, transformers loads without it (`_torch_hidden`)."""
     folder = _snapshot_folder(spec, trust_remote_code, snapshots)
     if folder is not None:
         from thinklint.tokens import snapshot
@@ -77,7 +79,7 @@ def load_tokenizer(spec: Spec, trust_remote_code: bool = False, snapshots: Path 
             if partial:  # a snapshot written before partial indexes: index it for the next run
                 snapshot.save_index(found, folder, found.backend_tokenizer)
             return found
-    tokenizer = _load_with_transformers(spec, trust_remote_code)
+    tokenizer = _load_with_transformers(spec, trust_remote_code, torchless)
     if folder is not None and type(tokenizer).__module__.startswith("transformers."):  # no remote code
         from thinklint.tokens import snapshot
 
@@ -120,9 +122,45 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _load_with_transformers(spec: Spec, trust_remote_code: bool) -> Any:
+def _load_with_transformers(spec: Spec, trust_remote_code: bool, torchless: bool = False) -> Any:
+    """Through transformers; with `torchless` (a process that never needs torch: a check worker), with
+    torch hidden, when that can be done: see `_torch_hidden`."""
     with _collector_paused():
+        if torchless and not (trust_remote_code or spec.model.trust_remote_code) \
+                and "torch" not in sys.modules and "transformers" not in sys.modules:
+            try:
+                with _torch_hidden():
+                    return _transformers_tokenizer(spec, trust_remote_code)
+            except SourceError:
+                _forget_transformers()  # loaded believing torch absent: the error may be that; load as it is
         return _transformers_tokenizer(spec, trust_remote_code)
+
+
+@contextmanager
+def _torch_hidden() -> Iterator[None]:
+    """`import torch` fails, and transformers finds no torch, for a while. transformers 5 imports torch
+    for its configuration classes, which AutoTokenizer imports: about a second of a worker's 2.3 s
+    load through transformers, for a tokenizer that never touches torch. A None in `sys.modules` is
+    Python's own way to make an import fail (`importlib.util.find_spec` then answers None)."""
+    advisory = os.environ.get("TRANSFORMERS_NO_ADVISORY_WARNINGS")
+    os.environ["TRANSFORMERS_NO_ADVISORY_WARNINGS"] = "1"  # its "PyTorch was not found" line, on stderr
+    sys.modules["torch"] = None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        if "torch" in sys.modules and sys.modules["torch"] is None:
+            del sys.modules["torch"]
+        if advisory is None:
+            os.environ.pop("TRANSFORMERS_NO_ADVISORY_WARNINGS", None)
+        else:
+            os.environ["TRANSFORMERS_NO_ADVISORY_WARNINGS"] = advisory
+
+
+def _forget_transformers() -> None:
+    """Unload transformers (and what it loaded) so that the next import starts afresh."""
+    for name in [m for m in sys.modules if m == "transformers" or m.startswith("transformers.")]:
+        del sys.modules[name]
+    _from_pretrained.cache_clear()
 
 
 def _transformers_tokenizer(spec: Spec, trust_remote_code: bool) -> Any:
