@@ -131,8 +131,8 @@ def _load_with_transformers(spec: Spec, trust_remote_code: bool, torchless: bool
             try:
                 with _torch_hidden():
                     return _transformers_tokenizer(spec, trust_remote_code)
-            except SourceError:
-                _forget_transformers()  # loaded believing torch absent: the error may be that; load as it is
+            except Exception:  # whatever failed may be torch's absence: load as it is
+                _forget_transformers()
         return _transformers_tokenizer(spec, trust_remote_code)
 
 
