@@ -59,8 +59,14 @@ def imported_by_run(args: Sequence[str], modules: Sequence[str], cwd: Path, prel
     code = (f"import json, sys\n{prelude}\nfrom thinklint.cli import main\n"
             f"try:\n    main({list(args)!r})\nexcept SystemExit:\n    pass\n"
             f"print('IMPORTED', json.dumps([m for m in {list(modules)!r} if m in sys.modules]))")
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
-    proc = subprocess.run([sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=300, check=False)
+    proc = run_python(code, cwd)
     said = [ln for ln in proc.stdout.splitlines() if ln.startswith("IMPORTED ")]
     return (json.loads(said[-1][len("IMPORTED "):]) if said else None), proc
+
+
+def run_python(code: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """`python -c CODE` in a fresh interpreter importing this worktree, offline (for what must not touch
+    pytest's own process: imports, `gc.freeze`)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
+    return subprocess.run([sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=300, check=False)

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = [pytest.mark.tokens, pytest.mark.slow]
+from tests.util import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
+pytestmark = [pytest.mark.tokens, pytest.mark.slow]
 
 
 def test_the_benchmark_prints_each_figure_with_its_floor(tmp_path: Path, qwen3_available: None) -> None:

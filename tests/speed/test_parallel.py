@@ -162,10 +162,7 @@ def test_forked_workers_give_the_serial_result(tmp_path: Path) -> None:
 @pytest.mark.tokens
 def test_a_worker_freezes_what_its_token_layer_loaded_and_the_main_process_does_not(
         tmp_path: Path, qwen3_available: None) -> None:
-    import subprocess
-    import sys
-
-    from tests.util import ROOT
+    from tests.util import run_python
 
     spec = make_project(tmp_path, tokens=True)
     # in a fresh interpreter: gc.freeze is for the whole process, and this one is pytest's
@@ -178,9 +175,7 @@ def test_a_worker_freezes_what_its_token_layer_loaded_and_the_main_process_does_
             "state = worker_state(Recipe(spec, settings, load_profile(spec), 1 << 20))\n"
             "print('before', gc.get_freeze_count())\n"
             "[c.tokens for c in state['contexts'].values()]\nprint('worker', gc.get_freeze_count())\n")
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
-    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300,
-                          check=False)
+    proc = run_python(code)
     assert proc.returncode == 0, proc.stderr
     counts = dict(line.split() for line in proc.stdout.splitlines())
     assert counts["main"] == "0" and counts["before"] == "0"  # nothing frozen until a worker's layer is built

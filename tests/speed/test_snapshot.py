@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.util import imported_by_run
+from tests.util import imported_by_run, run_python
 from thinklint.app import run_lint
 from thinklint.settings import Settings
 from thinklint.spec import load_spec
@@ -188,15 +187,7 @@ print("LOADED", hashlib.sha256(json.dumps(seen).encode()).hexdigest(), "torch" i
 
 
 def _load_in_a_fresh_process(spec: Path, torchless: bool, prelude: str = "") -> tuple[str, bool]:
-    import subprocess
-    import sys
-
-    from tests.util import ROOT
-
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
-    code = _LOAD.format(prelude=prelude, spec=str(spec), torchless=torchless)
-    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300,
-                          check=False)
+    proc = run_python(_LOAD.format(prelude=prelude, spec=str(spec), torchless=torchless))
     assert proc.returncode == 0, proc.stderr
     assert "PyTorch was not found" not in proc.stderr  # transformers' notice is kept off the terminal
     said = [line.split() for line in proc.stdout.splitlines() if line.startswith("LOADED ")]
