@@ -31,6 +31,7 @@ from thinklint.jinja_budget import (
     checked_filter, finalize, guard, percent_format, repeat, tick,
 )
 from thinklint.jinja_plain import PlainEnvironment
+from thinklint.jinja_replay import Replays
 import jinja2
 import jinja2.ext
 import jinja2.meta
@@ -218,6 +219,8 @@ _ENV = _build_env()
 #: ranges and namespaces, without the sandbox's checks on every attribute access, call and operator,
 #: which triple a render's cost (and with shortcuts of jinja's own attribute lookups and calls)
 _PLAIN_ENV = _build_env(sandboxed=False)
+#: vetted templates' renders, replayed by shape (thinklint.jinja_replay)
+_REPLAYS = Replays(_PLAIN_ENV)
 _CACHE_MAX = 256
 _CACHE: OrderedDict[tuple[str, bool], jinja2.Template] = OrderedDict()
 _LOCK = threading.Lock()
@@ -295,7 +298,9 @@ def _prepare_messages(messages: Sequence[Mapping[str, Any]], alias_reasoning: bo
         if type(message) is not dict and not isinstance(message, Mapping):
             raise TemplateError(f"a chat message must be a mapping, got {type(message).__name__}")
         # transformers drops None-valued keys: templates handle a missing key but print "None" for a null
-        msg: dict[str, Any] = _plain({k: v for k, v in message.items() if v is not None})
+        msg: dict[str, Any] = {k: v for k, v in message.items() if v is not None}
+        if not all(type(k) is str and type(v) is str for k, v in msg.items()):  # texts are most messages
+            msg = _plain(msg)
         if alias_reasoning:
             reasoning = next((msg[k] for k in REASONING_FIELDS if msg.get(k) is not None), None)
             if reasoning is not None:
@@ -324,7 +329,6 @@ def render(template: str, messages: Sequence[Mapping[str, Any]], *, add_generati
         if _TIMEOUTS.get(template, 0) >= MAX_TIMEOUTS:
             raise TemplateTimeoutError(f"chat template exceeded its time limit {MAX_TIMEOUTS} times; "
                                        "not rendered again")
-    compiled = compile_template(template, trusted)
     context = {
         "messages": _prepare_messages(messages, alias_reasoning),
         "tools": _plain(list(tools)) if tools is not None else None,
@@ -332,6 +336,12 @@ def render(template: str, messages: Sequence[Mapping[str, Any]], *, add_generati
         "add_generation_prompt": add_generation_prompt,
         **_plain(kwargs),
     }
+    shape = None
+    if trusted and now is None:
+        shape, replayed = _REPLAYS.replay(template, context)
+        if replayed is not None and len(replayed) <= max_chars:
+            return replayed
+    compiled = compile_template(template, trusted)
     budget = Budget(time.monotonic() + timeout, max_chars)
     budget_token = BUDGET.set(budget)
     clock_token = _CLOCK.set(now)
@@ -361,7 +371,10 @@ def render(template: str, messages: Sequence[Mapping[str, Any]], *, add_generati
     finally:
         _CLOCK.reset(clock_token)
         BUDGET.reset(budget_token)
-    return "".join(parts)
+    rendered = "".join(parts)
+    if shape is not None:
+        _REPLAYS.learn(template, shape, context, rendered)
+    return rendered
 
 
 @dataclass(frozen=True)
