@@ -329,6 +329,7 @@ def render(template: str, messages: Sequence[Mapping[str, Any]], *, add_generati
         if _TIMEOUTS.get(template, 0) >= MAX_TIMEOUTS:
             raise TemplateTimeoutError(f"chat template exceeded its time limit {MAX_TIMEOUTS} times; "
                                        "not rendered again")
+    compiled = compile_template(template, trusted)
     context = {
         "messages": _prepare_messages(messages, alias_reasoning),
         "tools": _plain(list(tools)) if tools is not None else None,
@@ -341,7 +342,6 @@ def render(template: str, messages: Sequence[Mapping[str, Any]], *, add_generati
         shape, replayed = _REPLAYS.replay(template, context)
         if replayed is not None and len(replayed) <= max_chars:
             return replayed
-    compiled = compile_template(template, trusted)
     budget = Budget(time.monotonic() + timeout, max_chars)
     budget_token = BUDGET.set(budget)
     clock_token = _CLOCK.set(now)
