@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from thinklint import parallel
-from thinklint.app import run_lint
+from thinklint.app import WORKER_GC_YOUNG, run_lint
 from thinklint.cli import main
 from thinklint.settings import Settings
 from thinklint.spec import load_spec
@@ -172,11 +172,15 @@ def test_a_worker_freezes_what_its_token_layer_loaded_and_the_main_process_does_
             f"spec = load_spec(Path({str(spec)!r}))\nsettings = Settings(use_cache=False)\n"
             "_sel, contexts = build_run(spec, settings, load_profile(spec))\n"
             "[c.tokens for c in contexts.values()]\nprint('main', gc.get_freeze_count())\n"
+            "print('main_young', gc.get_threshold()[0])\n"
             "state = worker_state(Recipe(spec, settings, load_profile(spec), 1 << 20))\n"
             "print('before', gc.get_freeze_count())\n"
-            "[c.tokens for c in state['contexts'].values()]\nprint('worker', gc.get_freeze_count())\n")
+            "[c.tokens for c in state['contexts'].values()]\nprint('worker', gc.get_freeze_count())\n"
+            "print('worker_young', gc.get_threshold()[0])\n")
     proc = run_python(code)
     assert proc.returncode == 0, proc.stderr
     counts = dict(line.split() for line in proc.stdout.splitlines())
     assert counts["main"] == "0" and counts["before"] == "0"  # nothing frozen until a worker's layer is built
     assert int(counts["worker"]) > 10_000  # the tokenizer's load, out of the collector's sight
+    # and only a worker collects its youngest objects less often
+    assert counts["main_young"] == "700" and counts["worker_young"] == str(WORKER_GC_YOUNG)
