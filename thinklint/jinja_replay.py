@@ -52,10 +52,13 @@ from thinklint.jinja_trace import (
 )
 
 # -- the environment a trace renders in ------------------------------------------------------------
-#: filters and tests that read a text only through its methods (or not at all: its type)
-#: (the selecting ones read what they select by through the tests and filters of this environment)
-_SAFE_FILTERS = frozenset({"length", "count", "trim", "string", "lower", "upper", "first", "last", "default", "d",
+#: filters and tests that read a text only through its methods (or not at all: its type); the
+#: selecting ones read what they select by through the tests and filters of this environment
+_SAFE_FILTERS = frozenset({"length", "count", "string", "lower", "upper", "first", "last", "default", "d",
                            "list", "reverse", "select", "reject", "selectattr", "rejectattr", "map"})
+#: filters that may be given a text to filter but must not be given one as an argument (trim's chars
+#: would be read raw by the text's own strip)
+_SAFE_SUBJECT_FILTERS = frozenset({"trim"})
 _SAFE_TESTS = frozenset({"defined", "undefined", "none", "string", "mapping", "iterable", "sequence", "number",
                          "integer", "float", "boolean", "true", "false", "callable"})
 
@@ -149,10 +152,12 @@ def _mod(left: Any, right: Any) -> Any:
     return left % right
 
 
-def _checked(fn: Callable[..., Any]) -> Callable[..., Any]:
+def _checked(fn: Callable[..., Any], subject: bool = False) -> Callable[..., Any]:
+    """`fn`, aborting a trace when an argument holds a text (but for the first, the filtered value, with
+    `subject`)."""
     @wraps(fn)  # keeps jinja's pass_context/pass_eval_context marker
     def checked(*args: Any, **kwargs: Any) -> Any:
-        if holds_text(args) or holds_text(kwargs):
+        if holds_text(args[1:] if subject else args) or holds_text(kwargs):
             raise Abort
         return fn(*args, **kwargs)
     return checked
@@ -174,7 +179,8 @@ def trace_environment(plain: jinja2.Environment) -> jinja2.Environment:
                            finalize=_finalize(plain.finalize or (lambda v: v)))
     filters: dict[str, Any] = dict(plain.filters)
     tests: dict[str, Any] = dict(plain.tests)
-    env.filters.update({k: f if k in _SAFE_FILTERS else _checked(f) for k, f in filters.items()})
+    env.filters.update({k: f if k in _SAFE_FILTERS else _checked(f, subject=k in _SAFE_SUBJECT_FILTERS)
+                        for k, f in filters.items()})
     env.tests.update({k: t if k in _SAFE_TESTS else _checked(t) for k, t in tests.items()})
     env.globals.update(plain.globals)
     env.globals["namespace"] = _Namespace
