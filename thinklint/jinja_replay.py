@@ -75,18 +75,18 @@ class _TraceCodeGenerator(CodeGenerator):
             self.write("environment.trace_abort()")
         else:
             self.write("(not " if ops[0] == "notin" else "(")
-            self.write("environment.trace_contains(")
-            self.visit(node.ops[0].expr, frame)
-            self.write(", ")
-            self.visit(node.expr, frame)
-            self.write("))")
+            self._call("trace_contains", node.ops[0].expr, node.expr, frame)
+            self.write(")")
 
     @optimizeconst
     def visit_Mod(self, node: nodes.BinExpr, frame: Frame) -> None:
-        self.write("environment.trace_mod(")
-        self.visit(node.left, frame)
+        self._call("trace_mod", node.left, node.right, frame)
+
+    def _call(self, function: str, first: nodes.Expr, second: nodes.Expr, frame: Frame) -> None:
+        self.write(f"environment.{function}(")
+        self.visit(first, frame)
         self.write(", ")
-        self.visit(node.right, frame)
+        self.visit(second, frame)
         self.write(")")
 
     @optimizeconst
