@@ -194,7 +194,11 @@ def trace_environment(plain: jinja2.Environment) -> jinja2.Environment:
 #: content, say) make another variant
 VARIANTS = 4
 _SHAPES = 1024
-_UNTRACEABLE: tuple[Program, ...] = ()
+#: a trace costs two to three renders and a replay saves three quarters of one: after this many traces
+#: of a template, it is traced further only while its replays number `PAYBACK` times its traces (a
+#: dataset whose every conversation has a shape of its own is not traced for nothing)
+TRIAL = 100
+PAYBACK = 4
 
 
 def shape(context: Mapping[str, Any]) -> tuple[Any, ...] | None:
@@ -228,8 +232,11 @@ class Replays:
         self._plain = plain
         self._env: jinja2.Environment | None = None
         self._lock = threading.Lock()
-        self._programs: OrderedDict[tuple[str, Any], tuple[Program, ...]] = OrderedDict()
+        #: (template, shape) -> (its programs, how many traces of it failed)
+        self._programs: OrderedDict[tuple[str, Any], tuple[tuple[Program, ...], int]] = OrderedDict()
         self._templates: dict[str, jinja2.Template | None] = {}
+        #: template -> [traces, replays]
+        self._paid: dict[str, list[int]] = {}
 
     def replay(self, text: str, context: Mapping[str, Any]) -> tuple[Any, str | None]:
         """(the shape's key or None, the replayed render or None)."""
@@ -237,28 +244,32 @@ class Replays:
         if key is None:
             return None, None
         with self._lock:
-            programs = self._programs.get((text, key))
-        if not programs:
+            kept = self._programs.get((text, key))
+        if not kept:
             return key, None
         messages = context["messages"]
-        for program in programs:
+        for program in kept[0]:
             out = program.run(messages)
             if out is not None:
+                self._paid[text][1] += 1  # a count for a heuristic: a lost increment does no harm
                 return key, out
         return key, None
 
     def learn(self, text: str, key: Any, context: Mapping[str, Any], rendered: str) -> None:
         """Trace a render of `context` (which rendered as `rendered`) and keep its program for the shape."""
         with self._lock:
-            known = self._programs.get((text, key))
-        if known is not None and (known is _UNTRACEABLE or len(known) >= VARIANTS):
-            return
+            programs, failed = self._programs.get((text, key), ((), 0))
+            paid = self._paid.setdefault(text, [0, 0])
+            if len(programs) + failed >= VARIANTS or (failed and not programs) or \
+                    (paid[0] >= TRIAL and paid[1] < PAYBACK * paid[0]):
+                return
+            paid[0] += 1
         program = self._trace(text, context)
         if program is not None and program.run(context["messages"]) != rendered:
             program = None
         with self._lock:
-            kept = self._programs.get((text, key), ())
-            self._programs[(text, key)] = _UNTRACEABLE if program is None else (*kept, program)
+            programs, failed = self._programs.get((text, key), ((), 0))
+            self._programs[(text, key)] = (programs, failed + 1) if program is None else ((*programs, program), failed)
             self._programs.move_to_end((text, key))
             while len(self._programs) > _SHAPES:
                 self._programs.popitem(last=False)

@@ -182,3 +182,28 @@ def test_what_a_macro_prints_stays_traced(first: str, then: str) -> None:
     assert got == render(MACRO, messages) or (got is None and bool(first.strip()) != bool(then.strip()))
     if bool(first.strip()) == bool(then.strip()):
         assert got is not None  # the same branch: replayed
+
+
+def test_a_failed_variant_keeps_the_shapes_programs() -> None:
+    template = ("{% if messages[0].content.startswith('a') %}{{ messages[0].content }}"
+                "{% else %}{{ messages[0].content | tojson }}{% endif %}")
+    replays = Replays(_PLAIN_ENV)
+    for text in ("abc", "zz"):  # the second's branch cannot be traced (tojson reads the text raw)
+        context = {"messages": [{"role": "user", "content": text}]}
+        replays.learn(template, shape(context), context, render(template, context["messages"]))
+    assert replays.replay(template, {"messages": [{"role": "user", "content": "ab"}]})[1] == "ab"
+    assert replays.replay(template, {"messages": [{"role": "user", "content": "zy"}]})[1] is None
+
+
+def test_a_template_whose_shapes_do_not_repeat_stops_being_traced(monkeypatch: pytest.MonkeyPatch) -> None:
+    import thinklint.jinja_replay as replay
+
+    monkeypatch.setattr(replay, "TRIAL", 3)
+    template = "{% for m in messages %}{{ m.content }}{% endfor %}"
+    replays = Replays(_PLAIN_ENV)
+    for n in range(1, 7):  # every conversation a new shape: n messages
+        context = {"messages": [{"role": "user", "content": "x"}] * n}
+        replays.learn(template, shape(context), context, "x" * n)
+    assert len(replays._programs) == 3  # traced until the trial ran out with nothing replayed
+    context = {"messages": [{"role": "user", "content": "y"}]}
+    assert replays.replay(template, context)[1] == "y"  # what was traced still replays
