@@ -199,6 +199,9 @@ _SHAPES = 1024
 #: dataset whose every conversation has a shape of its own is not traced for nothing)
 TRIAL = 100
 PAYBACK = 4
+#: renders of a template before its first trace: compiling it for traces costs about 0.1 s, which a
+#: run of a few samples (a pre-commit hook's) would never earn back
+WARMUP = 64
 
 
 def shape(context: Mapping[str, Any]) -> tuple[Any, ...] | None:
@@ -235,7 +238,7 @@ class Replays:
         #: (template, shape) -> (its programs, how many traces of it failed)
         self._programs: OrderedDict[tuple[str, Any], tuple[tuple[Program, ...], int]] = OrderedDict()
         self._templates: dict[str, jinja2.Template | None] = {}
-        #: template -> [traces, replays]
+        #: template -> [traces, replays, renders learnt from]
         self._paid: dict[str, list[int]] = {}
 
     def replay(self, text: str, context: Mapping[str, Any]) -> tuple[Any, str | None]:
@@ -259,8 +262,9 @@ class Replays:
         """Trace a render of `context` (which rendered as `rendered`) and keep its program for the shape."""
         with self._lock:
             programs, failed = self._programs.get((text, key), ((), 0))
-            paid = self._paid.setdefault(text, [0, 0])
-            if len(programs) + failed >= VARIANTS or (failed and not programs) or \
+            paid = self._paid.setdefault(text, [0, 0, 0])
+            paid[2] += 1
+            if paid[2] <= WARMUP or len(programs) + failed >= VARIANTS or (failed and not programs) or \
                     (paid[0] >= TRIAL and paid[1] < PAYBACK * paid[0]):
                 return
             paid[0] += 1

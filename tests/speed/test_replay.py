@@ -12,6 +12,15 @@ from tests.speed.test_trusted_render import KWARGS, TEMPLATES
 from thinklint.jinja import _PLAIN_ENV, _REPLAYS, _prepare_messages, render
 from thinklint.jinja_replay import Replays, shape
 
+
+@pytest.fixture(autouse=True)
+def _trace_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests trace from the first render (a run traces a template after `WARMUP` renders)."""
+    import thinklint.jinja_replay as replay
+
+    monkeypatch.setattr(replay, "WARMUP", 0)
+
+
 #: pieces of text that steer the vetted templates (markers, tool wrappers, switches, edge whitespace)
 FRAGMENTS = ["x", "Hello", " ", "\n", "\n\n", "<think>", "</think>", "<tool_response>", "</tool_response>",
              "/think", "/no_think", "ünï", "{{ x }}", "%s", "<|im_end|>", "<tool_call>", "</tool_call>", ""]
@@ -207,3 +216,18 @@ def test_a_template_whose_shapes_do_not_repeat_stops_being_traced(monkeypatch: p
     assert len(replays._programs) == 3  # traced until the trial ran out with nothing replayed
     context = {"messages": [{"role": "user", "content": "y"}]}
     assert replays.replay(template, context)[1] == "y"  # what was traced still replays
+
+
+def test_a_template_is_traced_after_its_warm_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run of a few samples (a pre-commit hook's) does not pay for compiling a template for traces."""
+    import thinklint.jinja_replay as replay
+
+    monkeypatch.setattr(replay, "WARMUP", 3)
+    template = "{{ messages[0].content.strip() }}"
+    replays = Replays(_PLAIN_ENV)
+    context = {"messages": [{"role": "user", "content": " a "}]}
+    for _ in range(3):
+        replays.learn(template, shape(context), context, "a")
+    assert not replays._programs and not replays._templates  # not even compiled
+    replays.learn(template, shape(context), context, "a")
+    assert replays.replay(template, {"messages": [{"role": "user", "content": "b "}]})[1] == "b"
