@@ -103,9 +103,9 @@ class _TraceContext(PlainContext):
         # a macro's body is template code, traced like the rest
         if not isinstance(getattr(obj, "__self__", None), Traced) and obj is not _Namespace \
                 and not isinstance(obj, Macro):
-            kwargs.pop("_block_vars", None)
-            kwargs.pop("_loop_vars", None)
-            if holds_text(args) or holds_text(kwargs):
+            # jinja's loop and block variables go to context-taking callables only, and are not read here
+            passed = {k: v for k, v in kwargs.items() if k not in ("_block_vars", "_loop_vars")}
+            if holds_text(args) or holds_text(passed):
                 raise Abort
         return PlainContext.call(self, obj, *args, **kwargs)
 
