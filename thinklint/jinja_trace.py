@@ -62,7 +62,8 @@ class Tracer:
         run: list[str] = []
         for chunk in chunks:
             if isinstance(chunk, Traced):
-                _arg(chunk, self)
+                if chunk.tracer is not self:
+                    raise Abort
                 literals.append("".join(run))
                 refs.append(chunk.step)
                 run = []
@@ -109,14 +110,12 @@ def holds_text(value: Any, depth: int = 0) -> bool:
 
 
 class Program:
-    """What a trace wrote down: steps, the output's literal pieces, and the step printed between each two.
-
-    `run` is the steps compiled into one Python function (a straight line of calls and checks), which
+    """What a trace wrote down (steps, the output's literal pieces, and the step printed between each two),
+    as `run`: the steps compiled into one Python function (a straight line of calls and checks), which
     replays in a few microseconds what jinja renders in tens. The source holds only step indices: every
     function, argument and expected outcome is a constant of the function's namespace, never text."""
 
     def __init__(self, steps: tuple[Step, ...], literals: tuple[str, ...], refs: tuple[int, ...]) -> None:
-        self.steps, self.literals, self.refs = steps, literals, refs
         consts: dict[str, Any] = {}
         lines = ["def run(messages):", "    try:"]
         for i, (fn, spec, expected) in enumerate(steps):
