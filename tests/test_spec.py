@@ -373,3 +373,58 @@ def test_profile_auto_without_something_to_detect_is_a_spec_error(model: str, me
     assert result.exit_code == 2
     assert result.stderr.startswith(f"thinklint: error: thinklint.yaml:3: model.profile: {message}"), result.stderr
     assert "Traceback" not in result.stderr
+
+
+# --- the remembered parse ----------------------------------------------------------------------
+
+def _memos(root: Path) -> list[Path]:
+    return sorted((root / ".thinklint_cache" / "specs").glob("parsed-*"))
+
+
+def test_a_spec_parse_is_remembered_and_a_later_run_needs_no_yaml_parser(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    text = MINIMAL + "training:\n  cutoff_len: 512\nrules:\n  severity: {THK001: warning}\n"
+    path = write(tmp_path / "thinklint.yaml", text)
+    first = load_spec(path)
+    assert len(_memos(tmp_path)) == 1
+    again = load_spec(path)
+    assert again == first and again.located.lines == first.located.lines  # lines for errors, as parsed
+    probe = ("import sys; from pathlib import Path; from thinklint.spec import load_spec; "
+             f"s = load_spec(Path({str(path)!r})); print(s.training.cutoff_len, 'yaml' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["512", "False"]
+    write(tmp_path / "thinklint.yaml", text.replace("512", "256"))  # another text: parsed, remembered apart
+    assert load_spec(path).training.cutoff_len == 256 and len(_memos(tmp_path)) == 2
+
+
+def test_a_damaged_parse_memo_is_parsed_again(tmp_path: Path) -> None:
+    path = write(tmp_path / "thinklint.yaml", MINIMAL + "training:\n  cutoff_len: 512\n")
+    load_spec(path)
+    (memo,) = _memos(tmp_path)
+    check, _, body = memo.read_bytes().partition(b"\n")
+    memo.write_bytes(check + b"\n" + body.replace(b"512", b"999"))  # the body no longer matches its checksum
+    assert load_spec(path).training.cutoff_len == 512
+    memo.write_bytes(b"")
+    assert load_spec(path).training.cutoff_len == 512
+
+
+def test_a_parse_json_cannot_give_back_is_not_remembered(tmp_path: Path) -> None:
+    # a date (rule options are free-form until the rule reads them): JSON has none to give back
+    path = write(tmp_path / "thinklint.yaml", MINIMAL + "rules:\n  options:\n    THK007: {since: 2026-01-01}\n")
+    assert str(load_spec(path).rules.options["THK007"]["since"]) == "2026-01-01"
+    assert _memos(tmp_path) == []
+    write(tmp_path / "thinklint.yaml", "version: 1\ndatasets: [}\n")  # broken YAML: nothing either
+    with pytest.raises(SourceError):
+        load_spec(path)
+    assert _memos(tmp_path) == []
+
+
+def test_a_mapping_key_that_is_not_a_string_is_reported_at_its_line(tmp_path: Path) -> None:
+    # YAML makes `1:` an integer and `on:` a boolean; a spec's keys are names (and sorting mixed keys
+    # for the validity marker used to fail with an internal error)
+    path = write(tmp_path / "thinklint.yaml", MINIMAL + "rules:\n  severity: {1: error, THK001: warning}\n")
+    with pytest.raises(SourceError) as err:
+        load_spec(path)
+    assert err.value.line == 5 and "a mapping key must be a string, not 1 (quote it)" in err.value.message

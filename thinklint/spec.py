@@ -11,6 +11,7 @@ import os
 import re
 import sys
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -162,6 +163,8 @@ def load_spec(path: Path, *, allow_outside_root: bool = False, remember: bool = 
         raise SourceError(display, None, "", "spec file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SourceError(display, None, "", f"cannot read spec: {exc}") from None
+    root = real(path).parent
+    memo: Path | None = None
     if path.name == "pyproject.toml":
         try:
             data = _toml_loads(text)
@@ -174,23 +177,80 @@ def load_spec(path: Path, *, allow_outside_root: bool = False, remember: bool = 
                        if ln.strip().startswith("[tool.thinklint")), None)
         located = Located(table, {(): header} if header else {})
     else:
-        located = load_yaml(text, display)
-    return build_spec(located, display, real(path).parent, path, allow_outside_root=allow_outside_root,
-                      remember=remember)
+        memo = _marker(text, root, "parsed-") if remember else None
+        remembered = _parsed(memo) if memo is not None else None
+        if remembered is not None:
+            memo = None  # nothing to remember again
+        located = remembered or load_yaml(text, display)
+    spec = build_spec(located, display, root, path, allow_outside_root=allow_outside_root, remember=remember)
+    if memo is not None:
+        _remember_parse(memo, located)  # once it built: a spec with an error is parsed each time
+    return spec
 
 
-def _validity_marker(value: Any, root: Path) -> Path:
-    import hashlib
+def _validity_marker(value: Any, root: Path) -> Path | None:
     import json
+
+    try:
+        return _marker(json.dumps(value, sort_keys=True, default=repr), root)
+    except (TypeError, ValueError):  # keys of mixed types do not sort: validated every time
+        return None
+
+
+def _marker(text: str, root: Path, prefix: str = "") -> Path:
+    """A file named by `text`, thinklint's version and its schemas."""
+    import hashlib
+
+    h = hashlib.sha256(text.encode("utf-8"))
+    h.update(_schemas_digest())
+    return root / ".thinklint_cache" / "specs" / (prefix + h.hexdigest()[:32])
+
+
+@lru_cache(maxsize=None)
+def _schemas_digest() -> bytes:
+    import hashlib
 
     from thinklint import __version__
     from thinklint.resources import data_dir
 
-    h = hashlib.sha256(json.dumps(value, sort_keys=True, default=repr).encode("utf-8"))
-    h.update(__version__.encode())
+    h = hashlib.sha256(__version__.encode())
     for schema_file in sorted(data_dir("schemas").glob("*.json")):
         h.update(schema_file.read_bytes())
-    return root / ".thinklint_cache" / "specs" / h.hexdigest()[:32]
+    return h.digest()
+
+
+def _parsed(memo: Path) -> Located | None:
+    """What a spec text parsed to, as `_remember_parse` left it; None if missing or not sound."""
+    import hashlib
+    import json
+
+    try:
+        check, _, body = memo.read_bytes().partition(b"\n")
+        if check.decode("ascii") != hashlib.sha256(body).hexdigest():
+            return None
+        value, lines = json.loads(body)
+        return Located(value, {tuple(key): line for key, line in lines})
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def _remember_parse(memo: Path, located: Located) -> None:
+    """Keep a spec's parse (once it built), so that later runs of the same text need no YAML parser;
+    only a parse that JSON gives back exactly (keys that are strings, no dates)."""
+    import hashlib
+    import json
+
+    from thinklint.fsutil import atomic_write
+
+    try:
+        body = json.dumps([located.value, [[list(k), v] for k, v in located.lines.items()]],
+                          ensure_ascii=False, allow_nan=False).encode("utf-8")
+        if json.loads(body)[0] != located.value:
+            return
+        _folders(memo)
+        atomic_write(memo, hashlib.sha256(body).hexdigest().encode("ascii") + b"\n" + body, durable=False)
+    except (OSError, ValueError, TypeError):  # a read-only checkout parses every time
+        pass
 
 
 def build_spec(located: Located, display: str, root: Path, path: Path | None = None, *,
@@ -235,14 +295,18 @@ def build_spec(located: Located, display: str, root: Path, path: Path | None = N
 
 
 def _mark_valid(marker: Path) -> None:
-    from thinklint.cache import ensure_root
-
     try:
-        ensure_root(marker.parent.parent)
-        marker.parent.mkdir(parents=True, exist_ok=True)
+        _folders(marker)
         marker.touch()
     except OSError:  # a read-only checkout validates every time
         pass
+
+
+def _folders(marker: Path) -> None:
+    from thinklint.cache import ensure_root
+
+    ensure_root(marker.parent.parent)
+    marker.parent.mkdir(parents=True, exist_ok=True)
 
 
 def _local(ref: str, root: Path) -> Path:

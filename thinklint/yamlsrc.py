@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
-import yaml
+if TYPE_CHECKING:
+    import yaml
 
 Path_ = tuple[str | int, ...]
 
@@ -41,11 +43,21 @@ class Located:
         return self.lines.get(p)
 
 
-class _Loader(yaml.SafeLoader):
-    pass
+@lru_cache(maxsize=None)
+def _loader() -> type[yaml.SafeLoader]:
+    # PyYAML is imported when a file is parsed: a run whose spec parse is remembered (thinklint.spec)
+    # needs none of its ~10 ms of imports and regular expressions
+    import yaml
+
+    class _Loader(yaml.SafeLoader):
+        pass
+
+    return _Loader
 
 
-def _convert(node: yaml.Node, path: Path_, lines: dict[Path_, int], loader: _Loader) -> Any:
+def _convert(node: yaml.Node, path: Path_, lines: dict[Path_, int], loader: yaml.SafeLoader) -> Any:
+    import yaml
+
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         loader.flatten_mapping(node)
@@ -55,10 +67,13 @@ def _convert(node: yaml.Node, path: Path_, lines: dict[Path_, int], loader: _Loa
             if isinstance(key, (list, dict)):
                 raise yaml.constructor.ConstructorError(
                     None, None, "a mapping key must be a scalar", key_node.start_mark)
+            if not isinstance(key, str):  # every file thinklint reads is JSON-shaped data: keys are names
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"a mapping key must be a string, not {key!r} (quote it)", key_node.start_mark)
             if key in out:  # PyYAML keeps the last silently; a repeated section would vanish unseen
                 raise yaml.constructor.ConstructorError(
                     None, None, f"duplicate key {key!r}", key_node.start_mark)
-            sub = (*path, key if isinstance(key, (str, int)) else str(key))
+            sub = (*path, key)
             lines[sub] = key_node.start_mark.line + 1
             out[key] = _convert(value_node, sub, lines, loader)
             lines[sub] = key_node.start_mark.line + 1
@@ -73,14 +88,18 @@ def load_trusted(text: str) -> Any:
 
     No line map and no schema check at run time: they cost most of a structural run's start-up.
     """
+    import yaml
+
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
 
 
 def load_yaml(text: str, source: str) -> Located:
     """Parse one YAML document; syntax errors become a SourceError with a line."""
+    import yaml
+
     try:
-        loader = _Loader(text)  # the reader refuses control characters here, before parsing
+        loader = _loader()(text)  # the reader refuses control characters here, before parsing
     except yaml.YAMLError as exc:
         raise SourceError(source, None, "", f"invalid YAML: {str(exc).splitlines()[0]}") from None
     try:
