@@ -60,9 +60,9 @@ def _records(path: Path, max_line: int, shards: list[Shard] | None, scan: str = 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(lines=st.lists(LINES, max_size=40), newline_at_end=st.booleans(), bom=st.booleans(),
        shard_bytes=st.integers(1, 400), max_line=st.sampled_from([40, 1 << 20]),
-       piece=st.sampled_from([1, 7, 64, 4 << 20]), batch=st.sampled_from([1, 50, 4 << 20]))
+       piece=st.sampled_from([1, 7, 64, 4 << 20]))
 def test_shards_read_as_the_whole_file(tmp_path_factory: pytest.TempPathFactory, lines: list[str], newline_at_end: bool, bom: bool,
-                                       shard_bytes: int, max_line: int, piece: int, batch: int) -> None:
+                                       shard_bytes: int, max_line: int, piece: int) -> None:
     path = _write(tmp_path_factory.mktemp("s"), lines, newline_at_end, bom)
     shards = plan_shards(path, shard_bytes)
     size = path.stat().st_size
@@ -71,27 +71,23 @@ def test_shards_read_as_the_whole_file(tmp_path_factory: pytest.TempPathFactory,
     data = path.read_bytes()
     assert all(s.start == 0 or data[s.start - 1:s.start] == b"\n" for s in shards)  # cut at line starts
     whole = _records(path, max_line, None)
-    saved = shards_module._PIECE, scan_module._BLOCK, scan_module._HASH_BATCH, scan_module._SPLIT_BYTES
-    # what comes before a shard is counted in pieces this big, the cache's reader reads blocks this big
-    # and hashes lines in batches this big, on two threads from a fifth of that
+    saved = shards_module._PIECE, scan_module._BLOCK
+    # what comes before a shard is counted in pieces this big, and the cache's reader reads blocks this big
     shards_module._PIECE = scan_module._BLOCK = piece
-    scan_module._HASH_BATCH, scan_module._SPLIT_BYTES = batch, batch // 5
     try:
         assert _records(path, max_line, shards) == whole
         assert _records(path, max_line, shards, scan="keyed") == whole
         assert _records(path, max_line, shards, scan="plain") == whole
-        # knowing every line: the lines the cache has are hits at the places a read gives them
-        keys = {r.key: n for n, r in enumerate(scan_records(path, max_line, None, {}))
-                if isinstance(r, Record) and r.key}
-        known = [r for r in read_records(path, max_line) if r.index is not None and r.error_kind != "line_too_long"]
-        hits = []
-        for s in shards:
-            base = count_before(path, s.start, max_line)
-            hits += [(r[0] + base[0], r[1] + base[1]) for r in scan_records(path, max_line, s, keys)
-                     if isinstance(r, tuple)]
-        assert hits == [(r.line, r.index) for r in known]
     finally:
-        shards_module._PIECE, scan_module._BLOCK, scan_module._HASH_BATCH, scan_module._SPLIT_BYTES = saved
+        shards_module._PIECE, scan_module._BLOCK = saved
+    # knowing every line: the lines the cache has are hits at the places a read gives them
+    keys = {r.key: n for n, r in enumerate(scan_records(path, max_line, None, {})) if isinstance(r, Record) and r.key}
+    known = [r for r in read_records(path, max_line) if r.index is not None and r.error_kind != "line_too_long"]
+    hits = []
+    for s in shards:
+        base = count_before(path, s.start, max_line)
+        hits += [(r[0] + base[0], r[1] + base[1]) for r in scan_records(path, max_line, s, keys) if isinstance(r, tuple)]
+    assert hits == [(r.line, r.index) for r in known]
 
 
 def test_small_and_unshardable_files_are_one_shard(tmp_path: Path) -> None:

@@ -14,9 +14,8 @@ their keys derived from their digests.
 from __future__ import annotations
 
 import hashlib
-import threading
 from pathlib import Path
-from typing import IO, Callable, Iterator, Mapping, Union
+from typing import IO, Iterator, Mapping, Union
 
 from thinklint.readers.files import (
     _READ_ERRORS,
@@ -39,14 +38,6 @@ _WS = frozenset(b" \t\n\r\x0b\x0c")  # what bytes.strip() strips
 #: than what is held doubles the next read, so a long line is still read in O(its length)
 _BLOCK = 64 << 10
 _BOM = b"\xef\xbb\xbf"
-#: lines wait for their keys until this many of their bytes are read, then half of them are hashed on a
-#: second thread (SHA-256 releases the GIL): after a small edit, hashing is most of a run's reading and
-#: the other core is idle by then
-_HASH_BATCH = 4 << 20
-#: fewer bytes than this are hashed on one thread: starting another would cost more than it saves
-_SPLIT_BYTES = 256 << 10
-#: a line waiting for its key: (line, index, bytes used, buffer, start, end)
-_Waiting = tuple[int, int, int, bytes, int, int]
 
 
 def line_key(data: bytes | memoryview) -> bytes:
@@ -93,17 +84,13 @@ def scan_records(path: Path, max_line_bytes: int, shard: Shard | None,
 def _scan(fh: IO[bytes], max_line_bytes: int, lineno: int, index: int, limit: int | None,
           rows: Mapping[bytes, int] | None, tally: Tally | None) -> Iterator[Union[Record, Hit]]:
     buf = b""
+    view = memoryview(buf)
     pos = used = 0
     eof = False
     get = rows.get if rows is not None else None
     ws = _WS
-    # what was read, in order: records, and (with `rows`) lines waiting for their keys
-    out: list[Record | _Waiting] = []
-    waiting = 0
+    sha256 = hashlib.sha256
     while limit is None or used < limit:
-        if out and (get is None or waiting >= _HASH_BATCH):
-            yield from _keyed(out, get)
-            out, waiting = [], 0
         nl = buf.find(b"\n", pos)
         if nl >= 0:
             end = nl + 1
@@ -112,10 +99,10 @@ def _scan(fh: IO[bytes], max_line_bytes: int, lineno: int, index: int, limit: in
                 held = len(buf) - pos  # doubled while a line grows, never far past the size limit
                 block = fh.read(max(_BLOCK, min(held, max_line_bytes + 1 - held)))
             except _READ_ERRORS as exc:
-                yield from _keyed(out, get)  # what was read before the error, as always
                 raise FileError(f"read failed after line {lineno}: {_reason(exc)}") from None
             eof = not block
             buf = buf[pos:] + block
+            view = memoryview(buf)  # lines are hashed in place, not copied out
             pos = 0
             continue
         elif eof:
@@ -125,23 +112,20 @@ def _scan(fh: IO[bytes], max_line_bytes: int, lineno: int, index: int, limit: in
         else:  # no newline within the limit: read the rest of the line through, keeping only its head
             head = buf[pos:pos + 4096]
             size = len(buf) - pos
-            try:
-                buf, eof, more, head = _skip_line(fh, lineno, head)
-            except FileError:
-                yield from _keyed(out, get)
-                raise
+            buf, eof, more, head = _skip_line(fh, lineno, head)
+            view = memoryview(buf)
             pos = 0
             size += more
             lineno += 1
             used += size
-            out.append(too_long(lineno, index, size, head, max_line_bytes))
+            yield too_long(lineno, index, size, head, max_line_bytes)
             index += 1
             continue
         size = end - pos
         lineno += 1
         used += size
         if size > max_line_bytes:
-            out.append(too_long(lineno, index, size, buf[pos:min(end, pos + 4096)], max_line_bytes))
+            yield too_long(lineno, index, size, buf[pos:min(end, pos + 4096)], max_line_bytes)
             index += 1
             pos = end
             continue
@@ -150,7 +134,7 @@ def _scan(fh: IO[bytes], max_line_bytes: int, lineno: int, index: int, limit: in
         if lineno == 1 and buf.startswith(_BOM, start):
             start += 3
             size -= 3
-            out.append(Record(1, None, None, "", "file starts with a UTF-8 byte order mark", "bom"))
+            yield Record(1, None, None, "", "file starts with a UTF-8 byte order mark", "bom")
         while start < end and buf[start] in ws:
             start += 1
         while end > start and buf[end - 1] in ws:
@@ -158,60 +142,19 @@ def _scan(fh: IO[bytes], max_line_bytes: int, lineno: int, index: int, limit: in
         if start == end:
             continue  # a blank line is no sample
         if get is None:
-            out.append(Record(lineno, index, None, "", nbytes=size, raw=buf[start:end]))
-        else:
-            out.append((lineno, index, size, buf, start, end))
-            waiting += end - start
-        index += 1
-    yield from _keyed(out, get)
-    if tally is not None:
-        tally.done(lineno, index)
-
-
-def _keyed(read: list[Record | _Waiting], get: Callable[[bytes], int | None] | None) -> Iterator[Union[Record, Hit]]:
-    """What was read, in order, each waiting line hashed: a `Hit` if the cache knows its key, else a
-    record carrying its bytes and key."""
-    lines = [r for r in read if not isinstance(r, Record)]
-    keys = iter(_keys(lines))
-    for r in read:
-        if isinstance(r, Record):
-            yield r
+            yield Record(lineno, index, None, "", nbytes=size, raw=buf[start:end])
+            index += 1
             continue
-        lineno, index, size, buf, start, end = r
-        key = next(keys)
-        row = get(key) if get is not None else None
+        key = sha256(view[start:end]).digest()[:KEY_BYTES]
+        row = get(key)
         if row is not None:
             yield (lineno, index, row, size)
         else:
             # the digest (a second hash) waits for `decode`: a sample of a known clean shape never needs it
             yield Record(lineno, index, None, "", nbytes=size, raw=buf[start:end], key=key)
-
-
-def _keys(lines: list[_Waiting]) -> list[bytes]:
-    """`line_key` of each line, the first half of their bytes hashed on a second thread."""
-    keys = [b""] * len(lines)
-    total = sum(end - start for *_, start, end in lines)
-    if total < _SPLIT_BYTES:
-        _hash(lines, keys, 0, len(lines))
-        return keys
-    half = acc = 0
-    while half < len(lines) - 1 and acc < total // 2:
-        acc += lines[half][5] - lines[half][4]
-        half += 1
-    other = threading.Thread(target=_hash, args=(lines, keys, 0, half), daemon=True)
-    other.start()
-    _hash(lines, keys, half, len(lines))
-    other.join()  # no thread outlives the call: the run may fork workers later
-    if not all(keys[:half]):  # the thread failed (it cannot, short of memory): hash here
-        _hash(lines, keys, 0, half)
-    return keys
-
-
-def _hash(lines: list[_Waiting], keys: list[bytes], first: int, stop: int) -> None:
-    sha256 = hashlib.sha256
-    for i in range(first, stop):
-        _, _, _, buf, start, end = lines[i]
-        keys[i] = sha256(memoryview(buf)[start:end]).digest()[:KEY_BYTES]
+        index += 1
+    if tally is not None:
+        tally.done(lineno, index)
 
 
 def _skip_line(fh: IO[bytes], lineno: int, head: bytes) -> tuple[bytes, bool, int, bytes]:
