@@ -391,10 +391,13 @@ def test_a_spec_parse_is_remembered_and_a_later_run_needs_no_yaml_parser(tmp_pat
     assert len(_memos(tmp_path)) == 1
     again = load_spec(path)
     assert again == first and again.located.lines == first.located.lines  # lines for errors, as parsed
+    for marker in (tmp_path / ".thinklint_cache" / "specs").glob("[!p]*"):
+        marker.unlink()  # the validity marker: a remembered parse is known valid without it
     probe = ("import sys; from pathlib import Path; from thinklint.spec import load_spec; "
-             f"s = load_spec(Path({str(path)!r})); print(s.training.cutoff_len, 'yaml' in sys.modules)")
+             f"s = load_spec(Path({str(path)!r})); "
+             "print(s.training.cutoff_len, 'yaml' in sys.modules, 'jsonschema' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
-    assert out.split() == ["512", "False"]
+    assert out.split() == ["512", "False", "False"]
     write(tmp_path / "thinklint.yaml", text.replace("512", "256"))  # another text: parsed, remembered apart
     assert load_spec(path).training.cutoff_len == 256 and len(_memos(tmp_path)) == 2
 

@@ -165,6 +165,7 @@ def load_spec(path: Path, *, allow_outside_root: bool = False, remember: bool = 
         raise SourceError(display, None, "", f"cannot read spec: {exc}") from None
     root = real(path).parent
     memo: Path | None = None
+    remembered: Located | None = None
     if path.name == "pyproject.toml":
         try:
             data = _toml_loads(text)
@@ -179,22 +180,19 @@ def load_spec(path: Path, *, allow_outside_root: bool = False, remember: bool = 
     else:
         memo = _marker(text, root, "parsed-") if remember else None
         remembered = _parsed(memo) if memo is not None else None
-        if remembered is not None:
-            memo = None  # nothing to remember again
         located = remembered or load_yaml(text, display)
-    spec = build_spec(located, display, root, path, allow_outside_root=allow_outside_root, remember=remember)
-    if memo is not None:
+    # a remembered parse is known valid: its memo was written after the spec validated against these schemas
+    spec = build_spec(located, display, root, path, allow_outside_root=allow_outside_root, remember=remember,
+                      valid=remembered is not None)
+    if memo is not None and remembered is None:
         _remember_parse(memo, located)  # once it built: a spec with an error is parsed each time
     return spec
 
 
-def _validity_marker(value: Any, root: Path) -> Path | None:
+def _validity_marker(value: Any, root: Path) -> Path:
     import json
 
-    try:
-        return _marker(json.dumps(value, sort_keys=True, default=repr), root)
-    except (TypeError, ValueError):  # keys of mixed types do not sort: validated every time
-        return None
+    return _marker(json.dumps(value, sort_keys=True, default=repr), root)
 
 
 def _marker(text: str, root: Path, prefix: str = "") -> Path:
@@ -254,11 +252,11 @@ def _remember_parse(memo: Path, located: Located) -> None:
 
 
 def build_spec(located: Located, display: str, root: Path, path: Path | None = None, *,
-               allow_outside_root: bool = False, remember: bool = False) -> Spec:
+               allow_outside_root: bool = False, remember: bool = False, valid: bool = False) -> Spec:
     if not isinstance(located.value, dict):
         raise SourceError(display, located.line_of(()), "", "a spec must be a mapping with `version: 1`")
-    marker = _validity_marker(located.value, root) if remember else None
-    if marker is None or not marker.exists():
+    marker = _validity_marker(located.value, root) if remember and not valid else None
+    if not valid and (marker is None or not marker.exists()):
         errors = validate(located, validator("thinklint"), display)
         if errors:
             raise errors[0]
