@@ -75,19 +75,3 @@ def test_a_real_run_leaves_early_with_all_of_its_output_and_its_exit_code(tmp_pa
     lines = proc.stdout.splitlines()
     assert sum(": THK001 [error] " in ln for ln in lines) == 3000
     assert lines[-1].startswith("Skipped 10 token-level rules")  # the closing note, written last
-
-
-def test_the_program_hides_its_own_objects_from_the_cyclic_collector(tmp_path: Path) -> None:
-    """What is alive once the program has imported lives as long as it does: frozen (full collections
-    skip it, and a forked helper's pages stay shared), and the youngest generation is collected after
-    `YOUNG` net allocations, as in the workers."""
-    simple_project(tmp_path, [UNCLOSED])
-    code = ("import gc, os, sys\nimport thinklint.__main__ as program\nreal = os._exit\n"
-            "def record(code):\n"
-            "    print('GC', gc.get_freeze_count() > 10_000, gc.get_threshold()[0], file=sys.stderr)\n"
-            "    real(code)\n"
-            "os._exit = record\n"
-            "sys.argv = ['thinklint', 'check', '--no-cache']\nprogram.run()\n")
-    proc = run_python(code, tmp_path)
-    assert proc.returncode == 1, proc.stderr
-    assert f"GC True {program.YOUNG}" in proc.stderr

@@ -10,7 +10,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, TextIO
 
-from thinklint.background import deferring
 from thinklint.baseline import apply_baseline, load_baseline, write_baseline
 from thinklint.catalog import Rule, all_rules, custom_rules
 from thinklint.context import Context
@@ -311,11 +310,8 @@ def run_diff(outcome: Outcome, settings: Settings, out: TextIO, err: TextIO) -> 
 
 
 def run_check(settings: Settings, out: TextIO | None = None, err: TextIO | None = None) -> int:
-    with deferring():  # a large cache entry is written beside the report, and waited for at the end
-        return _run_check(settings, out or sys.stdout, err or sys.stderr)
-
-
-def _run_check(settings: Settings, out: TextIO, err: TextIO) -> int:
+    out = out or sys.stdout
+    err = err or sys.stderr
     spec = locate_spec(settings.config, settings.allow_outside_root, remember=settings.use_cache)
     refuse_overwriting_inputs(spec, settings)
     bar = _progress(settings, spec)

@@ -34,7 +34,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping
 
 from thinklint import __version__
-from thinklint.background import later
 from thinklint.distinfo import versions
 from thinklint.engine import FileResult, check_file
 from thinklint.entries import FORMAT, Entry, Stat, empty_entry, load_entry, store_entry
@@ -54,9 +53,6 @@ if TYPE_CHECKING:
 CACHE_DIR = ".thinklint_cache"
 #: config folders kept; older ones (an earlier spec, version or tokenizer) are pruned
 KEEP_CONFIGS = 4
-#: an entry of this many samples or more is written in the background (`thinklint.background`); a smaller
-#: one takes less time to write than a fork
-BACKGROUND_SAMPLES = 2000
 #: files of a tokenizer folder that decide its tokens and template (weights beside them are not read)
 _TOKENIZER_FILES = ("tokenizer", "vocab", "merges", "special_tokens_map", "added_tokens", "chat_template",
                     "config.json", "generation_config.json", "tokenization_", "spiece", "sentencepiece")
@@ -340,7 +336,4 @@ def _remember(folder: Path, item: WorkItem, facts: FileFacts, fresh: int, stats:
             return
     except OSError:
         pass
-    if len(facts) >= BACKGROUND_SAMPLES:
-        later(store_entry, path, facts, stat)  # while the parent goes on to print its report
-    else:
-        store_entry(path, facts, stat)
+    store_entry(path, facts, stat)
