@@ -118,15 +118,15 @@ print(f"\n@@ {elapsed} {peak[0]} {peak[1]} {proc.returncode}")
 
 
 def thinklint(args: list[str], cwd: Path, env: dict[str, str] | None = None,
-              rss: bool = False) -> tuple[float, int, str]:
-    """Wall seconds of `thinklint check ARGS`, peak RSS (KB) of the largest process of its process tree
-    (0 unless `rss`), and stdout.
+              rss: bool = False, root: Path = ROOT) -> tuple[float, int, str]:
+    """Wall seconds of `thinklint check ARGS` (thinklint imported from `root`), peak RSS (KB) of the
+    largest process of its process tree (0 unless `rss`), and stdout.
 
     With `rss`, a wrapper process runs it and samples the RSS of it and its descendants (workers, the
     fork server) every 50 ms from /proc. Only the RSS figures pay for that: each sample lists every
     process, which on 2 cores took CPU from the run it measured (a tenth of a 0.5 s edited run).
     """
-    full_env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", **(env or {})}
+    full_env = {**os.environ, "PYTHONPATH": str(root), "HF_HUB_OFFLINE": "1", **(env or {})}
     full_env.pop("CI", None)
     cmd = [sys.executable, "-m", "thinklint", "check", "--exit-zero", *args]
     if rss:
@@ -246,6 +246,16 @@ def snapshot_run(folder: Path) -> Iterator[Callable[[], float]]:
         shutil.rmtree(work, ignore_errors=True)
 
 
+def edit_one_sample(original: bytes) -> bytes:
+    """The JSONL file `original` with its middle sample's first message edited (a small edit, as committed)."""
+    lines = original.split(b"\n")
+    middle = len(lines) // 2
+    row = json.loads(lines[middle])
+    row["messages"][0]["content"] += " (edited)"
+    lines[middle] = json.dumps(row, ensure_ascii=False).encode("utf-8")
+    return b"\n".join(lines)
+
+
 def bench_cache(folder: Path, n: int, repeat: int) -> None:
     """Each figure the best of `repeat` runs from the same state, taken in turns: no cache at all
     (cold), the cache a cold run leaves (unchanged), and that cache with one sample of the file
@@ -258,12 +268,7 @@ def bench_cache(folder: Path, n: int, repeat: int) -> None:
     cache, data = work / ".thinklint_cache", work / "data.jsonl"
 
     original = data.read_bytes()
-    lines = original.split(b"\n")
-    middle = len(lines) // 2
-    row = json.loads(lines[middle])
-    row["messages"][0]["content"] += " (edited)"
-    lines[middle] = json.dumps(row, ensure_ascii=False).encode("utf-8")
-    edited_bytes = b"\n".join(lines)
+    edited_bytes = edit_one_sample(original)
 
     def cold_run() -> float:
         shutil.rmtree(cache, ignore_errors=True)
