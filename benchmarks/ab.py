@@ -39,7 +39,10 @@ def export(rev: str, work: Path) -> Path:
         archive = subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", sha], check=True,
                                  capture_output=True).stdout
         with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-            tar.extractall(tree, filter="data")
+            if hasattr(tarfile, "data_filter"):  # Python 3.10.12 and later
+                tar.extractall(tree, filter="data")
+            else:  # this repository's own archive
+                tar.extractall(tree)
     return tree
 
 
