@@ -207,6 +207,26 @@ def test_a_select_flag_matching_no_rule(dirty: Path) -> None:
     assert result.stderr == "thinklint: error: --select: 'ZZZ' matches no rule\n"
 
 
+@pytest.mark.parametrize("flag", ["--ignore", "--select"])
+def test_a_flag_naming_no_rule_or_none_at_all(dirty: Path, flag: str) -> None:
+    result = invoke("check", flag, "THK001,ZZZ")
+    assert result.exit_code == 2
+    assert result.stderr == f"thinklint: error: {flag}: 'ZZZ' matches no rule\n"
+    if flag == "--select":  # nothing selected would run nothing, and report that all checks passed
+        result = invoke("check", "--select", " , ")
+        assert result.exit_code == 2
+        assert result.stderr.startswith("thinklint: error: --select: no rule code given")
+
+
+def test_cache_clean_with_a_spec_that_is_not_there(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".thinklint_cache").mkdir()  # the working folder's cache is not the missing spec's
+    result = invoke("cache", "clean", "--config", "nope.yaml")
+    assert result.exit_code == 2
+    assert result.stderr == "thinklint: error: nope.yaml: spec file not found\n"
+    assert (tmp_path / ".thinklint_cache").is_dir()
+
+
 # --- output -----------------------------------------------------------------------------------
 
 def test_statistics(dirty: Path) -> None:

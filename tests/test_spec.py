@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.util import GOOD, invoke, simple_project, write, write_jsonl
+from tests.util import GOOD, UNCLOSED, invoke, simple_project, write, write_jsonl
 from thinklint.resources import schema
 from thinklint.spec import find_spec, load_spec
 from thinklint.yamlsrc import SourceError
@@ -188,6 +188,12 @@ ERRORS = [
      "profile file not found"),
     ("unknown-severity", "version: 1\n" + DS + "rules:\n  severity: {THK001: fatal}\n", 5, "rules.severity.THK001",
      "'fatal' is not one of"),
+    ("ignore-matches-no-rule", "version: 1\n" + DS + "rules:\n  ignore: [THK001, THK99]\n", 5, "rules.ignore",
+     "'THK99' matches no rule"),
+    ("severity-for-no-rule", "version: 1\n" + DS + "rules:\n  severity: {ZZZ: info}\n", 5, "rules.severity.ZZZ",
+     "'ZZZ' matches no rule"),
+    ("per-file-ignore-of-no-rule", "version: 1\n" + DS + "rules:\n  per_file_ignores:\n    '*.jsonl': [THK001, QQ]\n",
+     6, "rules.per_file_ignores.*.jsonl", "'QQ' matches no rule"),
     ("options-for-unknown-rule", "version: 1\n" + DS + "rules:\n  options:\n    THK999: {x: 1}\n", 6,
      "rules.options.THK999", "no rule THK999"),
     ("options-for-rule-without-options", "version: 1\n" + DS + "rules:\n  options:\n    THK001: {x: 1}\n", 6,
@@ -338,6 +344,38 @@ def test_a_broken_pyproject_holding_our_table_is_reported_not_skipped(tmp_path: 
     result = invoke("check")
     assert result.exit_code == 2
     assert result.stderr.startswith("thinklint: error: pyproject.toml: invalid TOML:")
+
+
+def test_a_pyproject_whose_tool_is_not_a_table_is_no_spec(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path / "thinklint.yaml", MINIMAL)  # further up: found past the odd pyproject
+    write(tmp_path / "pkg" / "pyproject.toml", 'tool = 5\n')  # valid TOML
+    assert find_spec(tmp_path / "pkg") == tmp_path / "thinklint.yaml"
+    monkeypatch.chdir(tmp_path / "pkg")
+    result = invoke("check", "--config", "pyproject.toml")
+    assert result.exit_code == 2
+    assert result.stderr == "thinklint: error: pyproject.toml: tool.thinklint: no [tool.thinklint] table\n"
+
+
+def test_a_pyproject_with_a_byte_order_mark_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "pyproject.toml").write_bytes(
+        b'\xef\xbb\xbf[tool.thinklint]\nversion = 1\ndatasets = [{name = "d", path = "data/*.jsonl"}]\n')
+    write_jsonl(tmp_path / "data" / "a.jsonl", [UNCLOSED])
+    assert find_spec(tmp_path) == tmp_path / "pyproject.toml"
+    monkeypatch.chdir(tmp_path)
+    result = invoke("check")
+    assert result.exit_code == 1 and "THK001" in result.stdout
+
+
+def test_a_pyproject_holding_our_table_that_is_not_utf8_is_reported_not_skipped(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path / "thinklint.yaml", MINIMAL)  # further up: must not be picked instead
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "pyproject.toml").write_bytes(b'[tool.thinklint]\nversion = 1\n# caf\xe9\n')
+    assert find_spec(tmp_path / "pkg") == tmp_path / "pkg" / "pyproject.toml"
+    monkeypatch.chdir(tmp_path / "pkg")
+    result = invoke("check")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("thinklint: error: pyproject.toml: cannot read spec:")
 
 
 # --- model.profile: auto ----------------------------------------------------------------------

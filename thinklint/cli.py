@@ -163,6 +163,8 @@ def cache_clean(config: Path | None) -> None:
     from thinklint.cache import CACHE_DIR, cache_root, clean
     from thinklint.spec import find_spec
 
+    if config is not None and not config.is_file():  # a cache beside a spec that is not there is no cache to guess at
+        raise SourceError(str(config), None, "", "spec file not found")
     path = config or find_spec(Path.cwd())
     root = cache_root(load_spec_light(path)) if path is not None else Path.cwd() / CACHE_DIR
     click.echo(f"removed {root}" if clean(root) else f"no cache at {root}")

@@ -98,9 +98,18 @@ def select_rules(rules: Mapping[str, Rule], spec_rules: RulesSpec, *, has_tokeni
     origins += [(c, source, "rules.extend_select", line("rules", "extend_select", i))
                 for i, c in enumerate(spec_rules.extend_select)]
     origins += [(c, "--extend-select", "", None) for c in cli_extend]
+    if cli_select is not None and not cli_select:  # `--select ''`: no rule would run, and all would "pass"
+        raise SourceError("--select", None, "", "no rule code given (leave --select out, or give ALL, to run every rule)")
     select = [c for c, *_ in origins]
     ignore = [*spec_rules.ignore, *cli_ignore]
-    for prefix, where, key, at in origins:
+    # a prefix that matches nothing is a typo wherever it is written: an ignore or a severity that
+    # silently does nothing is as wrong as a selection that does
+    named = [*origins, *[(c, source, "rules.ignore", line("rules", "ignore", i)) for i, c in enumerate(spec_rules.ignore)],
+             *[(c, "--ignore", "", None) for c in cli_ignore],
+             *[(c, source, f"rules.severity.{c}", line("rules", "severity", c)) for c in spec_rules.severity],
+             *[(c, source, f"rules.per_file_ignores.{glob}", line("rules", "per_file_ignores", glob, i))
+               for glob, codes in spec_rules.per_file_ignores.items() for i, c in enumerate(codes)]]
+    for prefix, where, key, at in named:
         if prefix != "ALL" and not any(c.startswith(prefix) for c in rules):
             raise SourceError(where, at, key, f"{prefix!r} matches no rule")
     if not has_tokenizer:

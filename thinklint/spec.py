@@ -131,19 +131,33 @@ def _toml_loads(text: str) -> dict[str, Any]:
     return loaded
 
 
+_OUR_TABLE = r"^\s*\[\[?\s*tool\.thinklint\b"
+
+
 def _pyproject_table(path: Path) -> dict[str, Any] | None:
+    # a pyproject that cannot be read or parsed is not ours to report unless it holds our table: then
+    # it is the spec, and load_spec says what is wrong rather than discovery looking past it
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            ours = re.search(_OUR_TABLE.encode(), path.read_bytes(), re.MULTILINE) is not None
+        except OSError:
+            return None
+        return {} if ours else None
+    except OSError:
         return None
     try:
         data = _toml_loads(text)
     except Exception:
-        # a broken pyproject is not ours to report unless it holds our table: then it is the spec,
-        # and load_spec says what is wrong rather than discovery looking past it
-        return {} if re.search(r"^\s*\[\[?\s*tool\.thinklint\b", text, re.MULTILINE) else None
-    table = data.get("tool", {}).get("thinklint")
+        return {} if re.search(_OUR_TABLE, text, re.MULTILINE) else None
+    table = _thinklint_table(data)
     return table if isinstance(table, dict) else None
+
+
+def _thinklint_table(data: dict[str, Any]) -> Any:
+    tool = data.get("tool")  # `tool = 5` is valid TOML
+    return tool.get("thinklint") if isinstance(tool, dict) else None
 
 
 def load_spec(path: Path, *, allow_outside_root: bool = False, remember: bool = True) -> Spec:
@@ -167,11 +181,12 @@ def load_spec(path: Path, *, allow_outside_root: bool = False, remember: bool = 
     memo: Path | None = None
     remembered: Located | None = None
     if path.name == "pyproject.toml":
+        text = text.removeprefix("\ufeff")  # TOML has no byte order mark, but editors write one
         try:
             data = _toml_loads(text)
         except Exception as exc:
             raise SourceError(display, None, "", f"invalid TOML: {exc}") from None
-        table = data.get("tool", {}).get("thinklint")
+        table = _thinklint_table(data)
         if not isinstance(table, dict):
             raise SourceError(display, None, "tool.thinklint", "no [tool.thinklint] table")
         header = next((i + 1 for i, ln in enumerate(text.splitlines())
