@@ -266,3 +266,26 @@ def helper_scenario(tmp: str, helper: str) -> None:
     assert len(started) == 2
 
 
+
+
+@pytest.mark.parametrize("typed", ["date", "bytes"])
+def test_a_parquet_cell_that_changes_type_but_reads_the_same_is_checked_again(
+        tmp_path: Path, counted: list[int], typed: str) -> None:
+    """A date and the string "2024-01-01" (or bytes and "b'hi'") once shared a row digest, the cache's key:
+    the date's FMT004 was never reported after the string's clean run."""
+    import datetime
+
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    value, text = (datetime.date(2024, 1, 1), "2024-01-01") if typed == "date" else (b"hi", "b'hi'")
+    spec = tmp_path / "thinklint.yaml"
+    spec.write_text("version: 1\ndatasets:\n  - {name: d, path: data.parquet, format: alpaca}\n", encoding="utf-8")
+    output = ["<think>\nR\n</think>\n\n4"]
+    pq.write_table(pa.table({"instruction": [text], "output": output}), tmp_path / "data.parquet")
+    assert not _run(spec).findings
+    pq.write_table(pa.table({"instruction": [value], "output": output}), tmp_path / "data.parquet")
+    counted[0] = 0
+    cached = _run(spec)
+    assert counted[0] == 1  # checked again, not taken from the string's entry
+    assert [f.rule for f in cached.findings] == ["FMT004"]
+    _same(cached, _run(spec, use_cache=False))

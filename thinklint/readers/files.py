@@ -392,7 +392,7 @@ def _read_parquet(path: Path, max_bytes: int = DEFAULT_MAX_LINE_BYTES) -> Iterat
         index = 0
         for batch in batches:
             for row in batch.to_pylist():
-                blob = json.dumps(row, sort_keys=True, default=str, ensure_ascii=False).encode("utf-8")
+                blob = json.dumps(row, sort_keys=True, default=_typed, ensure_ascii=False).encode("utf-8")
                 if len(blob) > max_bytes:
                     yield Record(None, index, None, digest_bytes(blob[:4096]),
                                  f"row is {len(blob):,} bytes as JSON, over the {max_bytes:,}-byte limit; "
@@ -404,6 +404,13 @@ def _read_parquet(path: Path, max_bytes: int = DEFAULT_MAX_LINE_BYTES) -> Iterat
         raise
     except Exception as exc:  # pyarrow raises many types for corrupt or foreign files
         raise FileError(f"cannot read Parquet: {exc}") from None
+
+
+def _typed(value: Any) -> str:
+    """A cell JSON cannot hold (a date, bytes, a decimal), as text that keeps its type: the row's digest is
+    its cache key, and a date must not share one with the string that reads the same (FMT004 tells them
+    apart). JSON-native rows are dumped exactly as before, so their digests (and baselines) stay."""
+    return f"\x00{type(value).__module__}.{type(value).__qualname__}\x00{value}"
 
 
 def _type_depth(schema: Any) -> int:
