@@ -8,13 +8,13 @@ import time
 from collections import Counter
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, TextIO
+from typing import TYPE_CHECKING, Any, Callable, Iterable, TextIO, TypeVar
 
 from thinklint.baseline import apply_baseline, load_baseline, write_baseline
 from thinklint.catalog import Rule, all_rules, custom_rules
 from thinklint.context import Context
 from thinklint.engine import FileResult, Result, build_contexts, merge
-from thinklint.fsutil import atomic_write, real
+from thinklint.fsutil import atomic_write, real, write_failure
 from thinklint.model import Finding
 from thinklint.planning import WorkItem, display_path, expand, plan
 from thinklint.profiles import Profile, resolve_profile
@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from thinklint.helper import Helper
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+T = TypeVar("T")
 
 
 class UsageError(Exception):
@@ -309,6 +311,15 @@ def run_diff(outcome: Outcome, settings: Settings, out: TextIO, err: TextIO) -> 
     return EXIT_FINDINGS if outcome.files and not settings.exit_zero else EXIT_OK
 
 
+def _written(path: Path, write: Callable[[Path], T], lost: str) -> T:
+    """`write(path)`, or a usage error saying why `path` could not be written and what is `lost` (the lint
+    has run by now: a traceback would hide that its findings went nowhere)."""
+    try:
+        return write(path)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {write_failure(path, exc)}; {lost}") from None
+
+
 def run_check(settings: Settings, out: TextIO | None = None, err: TextIO | None = None) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
@@ -338,7 +349,9 @@ def run_check(settings: Settings, out: TextIO | None = None, err: TextIO | None 
     findings = list(result.findings)
     if settings.write_baseline:
         # every current finding, the known ones included: rewriting a baseline must not forget them
-        n = write_baseline(settings.write_baseline, findings)
+        n = _written(settings.write_baseline, lambda p: write_baseline(p, findings),
+                     f"the baseline of this run ({_plural(len(findings), 'finding')}) is lost, and no report "
+                     "was written")
         err.write(f"thinklint: wrote {n} findings to {settings.write_baseline}\n")
     findings = _visible(findings, known, settings)
     extras = html_extras(spec, settings, result, profile, findings) if settings.output_format == "html" else {}
@@ -350,7 +363,8 @@ def run_check(settings: Settings, out: TextIO | None = None, err: TextIO | None 
                     extras=extras, fixed=fixed, fixable=fixable, hidden_fixes=hidden)
     text = render(settings.output_format, report)
     if settings.output_file:
-        atomic_write(settings.output_file, text.encode("utf-8"))
+        _written(settings.output_file, lambda p: atomic_write(p, text.encode("utf-8")),
+                 f"the report of this run ({_plural(len(findings), 'finding')}) is lost")
     else:
         out.write(text)
     if fixed is not None and (settings.output_format != "text" or settings.output_file):

@@ -46,6 +46,7 @@ def _relative_in(display: str, base: str, cwd: str) -> str:
 
 
 def write_baseline(path: Path, findings: Iterable[Finding]) -> int:
+    """Record `findings` in `path`; how many. OSError when it cannot be written (the caller says what is lost)."""
     entries = []
     for f in findings:
         rel = _relative(f.path, path.parent)
@@ -63,6 +64,8 @@ def load_baseline(path: Path) -> Counter[str]:
             raise ValueError("unsupported baseline")
     except FileNotFoundError:
         raise SourceError(str(path), None, "", "baseline file not found") from None
+    except RecursionError:  # json's decoder recurses once per nested array or object
+        raise SourceError(str(path), None, "", "not a thinklint baseline: nested too deeply") from None
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise SourceError(str(path), None, "", f"not a thinklint baseline: {exc}") from None
     return Counter(prints)

@@ -213,7 +213,13 @@ def _prune(versions: Path, keep: Path) -> None:
 
 
 def clean(root: Path) -> bool:
-    """`thinklint cache clean`: remove the cache folder; False when there was none."""
+    """`thinklint cache clean`: remove the cache folder; False when there was none.
+
+    A symlink in its place (a cache moved to a bigger disk) is removed itself, never the folder it
+    points to: that may be anywhere, and hold anything."""
+    if root.is_symlink():
+        root.unlink()
+        return True
     if not root.is_dir():
         return False
     shutil.rmtree(root)

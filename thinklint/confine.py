@@ -4,8 +4,9 @@ A pre-commit hook or a CI gate runs on whatever is committed, so a spec (or a da
 it imports) must not be able to point thinklint at `/etc`, `~/.ssh` or a sibling checkout. The
 root is the nearest folder, from the spec's own folder upward, that holds `.git` (a folder, or
 the file of a worktree or submodule); without one, the spec's folder. Paths are compared after
-resolving symlinks. `pkg:` references (files of installed packages) and hub ids are not paths
-and are not restricted; `--allow-outside-root` lifts the restriction.
+resolving symlinks. Hub ids are not paths and are not restricted; `pkg:` references (files of
+installed packages) must stay inside their package's folder instead (`resources.package_folder`),
+with or without the flag. `--allow-outside-root` lifts the repository restriction.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import os
 from pathlib import Path
 
 from thinklint.fsutil import real
+from thinklint.resources import package_folder
 from thinklint.yamlsrc import SourceError
 
 FLAG = "--allow-outside-root"
@@ -56,12 +58,30 @@ def refusal(source: str, line: int | None, key: str, value: str, target: Path, r
 
 
 def check_path(path: Path, root: Path | None, source: str, line: int | None, key: str, value: str) -> None:
-    """Raise a SourceError naming `key` when `path` resolves outside `root` (None: unrestricted)."""
+    """Raise a SourceError naming `key` when `path` resolves outside `root` (None: unrestricted), or
+    cannot be a path at all."""
+    check_nul(path, source, line, key, value)
     if root is None:
         return
     target = outside(path, root)
     if target is not None:
         raise refusal(source, line, key, value, target, root)
+
+
+def check_nul(path: Path, source: str, line: int | None, key: str, value: str) -> None:
+    """No file system call accepts a NUL byte (Python raises ValueError): a spec error at its key,
+    checked whatever the root, since --allow-outside-root hands the same path to the readers."""
+    if "\0" in value or "\0" in str(path):
+        raise SourceError(source, line, key, "contains a NUL byte")
+
+
+def check_package(ref: str, source: str, line: int | None, key: str) -> None:
+    """A `pkg:` reference whose folder leaves its package, as a SourceError at `key` (spec loading
+    would otherwise only hear of it when the reference is first resolved, without a line)."""
+    try:
+        package_folder(ref)
+    except SourceError as exc:
+        raise SourceError(source, line, key, str(exc)) from None
 
 
 def check_folder(path: Path, root: Path | None, source: str, line: int | None, key: str, value: str) -> None:

@@ -39,7 +39,9 @@ def _umask() -> int:
 
 
 def atomic_write(path: Path, data: bytes, durable: bool = True) -> None:
-    """Write to a temporary file beside `path`, fsync (unless not `durable`), then rename over it."""
+    """Write to a temporary file beside `path`, fsync (unless not `durable`), then rename over it.
+
+    Raises OSError when `path` cannot be written; `write_failure` says why in the user's terms."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_writer(path, durable) as fh:
         fh.write(data)
@@ -84,6 +86,29 @@ def _temporary(path: Path) -> tuple[int, str]:
         except FileExistsError:
             continue
     raise FileExistsError(f"no free temporary name beside {path}")
+
+
+def write_failure(path: Path, exc: OSError) -> str:
+    """Why `atomic_write(path)` failed, in the user's terms: a file standing where a folder must be
+    (mkdir's "File exists" says nothing), or the system's reason, naming the folder rather than the
+    temporary file beside `path` when creating that is what failed."""
+    blocker = _not_a_folder(path.parent)
+    if blocker is not None:
+        return f"{blocker} is not a folder"
+    reason = exc.strerror or str(exc)
+    if exc.filename is None or exc.filename2 is not None or os.fspath(exc.filename) == os.fspath(path):
+        return reason  # about `path` itself (os.replace names the temporary file first, `path` second)
+    if os.path.basename(os.fspath(exc.filename)).startswith(f".{path.name}."):
+        return f"{reason} (creating a file in {path.parent})"
+    return f"{exc.filename}: {reason}"
+
+
+def _not_a_folder(folder: Path) -> Path | None:
+    """The nearest of `folder` and its parents that exists, when it is not a folder."""
+    for candidate in (folder, *folder.parents):
+        if os.path.lexists(candidate):
+            return None if candidate.is_dir() else candidate
+    return None
 
 
 def _fsync_dir(folder: Path) -> None:

