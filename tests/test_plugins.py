@@ -82,6 +82,36 @@ def test_an_installed_plugin_adds_its_rule_and_the_rule_runs(tmp_path: Path, mon
     assert [(f.rule, f.line, f.turn) for f in result.findings] == [("FMT901", 2, 1)]
 
 
+def test_a_changed_plugin_is_not_answered_from_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         fresh_plugins: None) -> None:
+    """An upgraded (or edited) plugin may find other things in the same samples: the cache's key holds its
+    distribution, version and files, not only its name."""
+    site = tmp_path / "site"
+    install(site)
+    monkeypatch.syspath_prepend(str(site))
+    project = tmp_path / "repo"
+    project.mkdir()
+    shouting = {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "HELLO"}]}
+    simple_project(project, [shouting])
+
+    def findings() -> list[str]:
+        result, _rules, _profile = run_lint(load_spec(project / "thinklint.yaml"), Settings(select=("FMT901",), jobs=1))
+        return [f.rule for f in result.findings]
+
+    assert findings() == ["FMT901"]
+    assert list(project.glob(".thinklint_cache/v*/*/*.entry"))  # remembered
+    # version 0.2 stops reporting capitals (a file of another size, so no stale bytecode is used)
+    init = site / "tlplugin_demo" / "__init__.py"
+    init.write_text(init.read_text(encoding="utf-8").replace("answer.isupper()", "answer.isupper() and not answer"),
+                    encoding="utf-8")
+    (site / "tlplugin_demo-0.1.dist-info").rename(site / "tlplugin_demo-0.2.dist-info")
+    (site / "tlplugin_demo-0.2.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: tlplugin-demo\nVersion: 0.2\n", encoding="utf-8")
+    sys.modules.pop("tlplugin_demo", None)
+    plugin_rules.cache_clear()
+    assert findings() == []
+
+
 def test_a_distribution_of_another_group_is_not_a_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                          fresh_plugins: None) -> None:
     install(tmp_path / "site", group="console_scripts")

@@ -108,12 +108,50 @@ def plugin_rules() -> Mapping[str, Rule]:
             provided = ep.load()()
         except Exception as exc:
             raise SourceError(f"entry point {ep.name}", None, "", f"cannot load rules: {exc}") from None
+        fingerprint = _plugin_fingerprint(ep)
         for data, check in provided:
             errors = validate(Located(data, {}), validator("rule"), f"plugin {ep.name}")
             if errors:
                 raise errors[0]
             out[data["code"]] = _make(data, f"plugin {ep.name}", "plugin", check)
+            _FINGERPRINTS[data["code"]] = fingerprint
     return out
+
+
+#: rule code -> what its plugin's findings depend on (`plugin_fingerprint`)
+_FINGERPRINTS: dict[str, str] = {}
+
+
+def plugin_fingerprint(code: str) -> str:
+    """The distribution, version and code files of the plugin that declares rule `code`, for the cache's key:
+    an upgraded or edited plugin may find other things in the same sample."""
+    return _FINGERPRINTS.get(code, "")
+
+
+def _plugin_fingerprint(ep: Any) -> str:
+    import hashlib
+    import os
+    import sys
+
+    from thinklint.fsutil import listing
+
+    dist = getattr(ep, "dist", None)
+    h = hashlib.sha256(f"{getattr(dist, 'name', '')}\0{getattr(dist, 'version', '')}\n".encode())
+    top = sys.modules.get(ep.module.split(".")[0])  # imported by ep.load()
+    files: list[str] = []
+    for folder in getattr(top, "__path__", None) or ():  # a package: every file of it, as thinklint's own
+        files += [full for _name, full in listing(Path(folder), (".py", ".yaml", ".yml", ".json"))]
+    single = getattr(top, "__file__", None)
+    if not files and isinstance(single, str):
+        files = [single]
+    # names, sizes and modification times, as `cache.code_fingerprint` keys thinklint's own files
+    for full in files:
+        try:
+            st = os.stat(full)
+        except OSError:
+            continue
+        h.update(f"{full}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
 
 
 def custom_rules(entries: Iterable[Mapping[str, Any]], source: str,
