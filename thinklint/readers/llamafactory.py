@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 
 from thinklint.fsutil import real
-from thinklint.yamlsrc import SourceError
+from thinklint.yamlsrc import SourceError, type_name
 
 if TYPE_CHECKING:
     from thinklint.spec import DatasetSpec
@@ -40,6 +40,9 @@ def import_dataset_info(entry: Mapping[str, Any], root: Path, spec_display: str,
         raise SourceError(spec_display, line, f"{prefix}llamafactory", f"{written}: file not found") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise SourceError(spec_display, line, f"{prefix}llamafactory", f"{written}: cannot read: {exc}") from None
+    except RecursionError:  # the stdlib decoder recurses once per level of nesting
+        raise SourceError(spec_display, line, f"{prefix}llamafactory",
+                          f"{written}: cannot read: nested too deeply") from None
     if not isinstance(info, dict):
         raise SourceError(display, None, "", "dataset_info.json must be an object of dataset entries")
     wanted = entry.get("names")
@@ -59,28 +62,34 @@ def _entry(name: str, attrs: Any, info_path: Path, display: str, mode: str | Non
 
     folder = info_path.parent
 
+    def bad(key: str, message: str) -> SourceError:
+        return SourceError(display, entry_line(info_path, name), f"{name}.{key}" if key else name, message)
+
     if not isinstance(attrs, dict):
-        raise SourceError(display, entry_line(info_path, name), name, "entry must be an object")
+        raise bad("", "entry must be an object")
     formatting = attrs.get("formatting", "alpaca")
-    if formatting not in _COLUMNS:
-        raise SourceError(display, entry_line(info_path, name), f"{name}.formatting",
-                          f"{formatting!r} is not one of alpaca, sharegpt, openai")
+    if not isinstance(formatting, str) or formatting not in _COLUMNS:
+        shown = repr(formatting) if isinstance(formatting, str) else _a(formatting)
+        raise bad("formatting", f"{shown} is not one of alpaca, sharegpt, openai")
     skipped = None
     if any(k in attrs for k in ("hf_hub_url", "ms_hub_url", "om_hub_url", "script_url", "cloud_file_name")):
         skipped = "loaded from a hub or a script, not a local file; not checked"
     elif attrs.get("ranking"):
         skipped = "a preference (ranking) dataset; thinklint checks supervised data"
     elif "file_name" not in attrs:
-        raise SourceError(display, entry_line(info_path, name), name, "entry has no file_name")
+        raise bad("", "entry has no file_name")
+    file_name = attrs.get("file_name", "")
+    if not isinstance(file_name, str):
+        if skipped is None:
+            raise bad("file_name", f"must be a string, not {_a(file_name)}")
+        file_name = ""  # a hub or ranking entry is reported as not checked: its file_name is never read
     columns: dict[str, str] = {}
-    if isinstance(attrs.get("columns"), dict):
-        given = attrs["columns"]
+    if "columns" in attrs:
         # LLaMA-Factory sets every column it knows from the table, None when absent
-        columns = {c: given.get(c) or "" for c in _COLUMNS[formatting]}
-    tags = {}
-    if formatting in ("sharegpt", "openai") and isinstance(attrs.get("tags"), dict):
-        tags = {t: attrs["tags"][t] for t in _TAGS if isinstance(attrs["tags"].get(t), str)}
-    file_name = str(attrs.get("file_name", ""))
+        columns = {c: v or "" for c, v in _names(attrs["columns"], _COLUMNS[formatting], bad, "columns").items()}
+    tags: dict[str, str] = {}
+    if formatting in ("sharegpt", "openai") and "tags" in attrs:
+        tags = {t: v for t, v in _names(attrs["tags"], _TAGS, bad, "tags").items() if v is not None}
     target = folder / file_name
     paths = (f"{file_name}/*",) if file_name and target.is_dir() else (file_name,)
     return DatasetSpec(
@@ -89,6 +98,27 @@ def _entry(name: str, attrs: Any, info_path: Path, display: str, mode: str | Non
         name=name, paths=paths, base=folder, format="alpaca" if formatting == "alpaca" else "sharegpt",
         columns=columns, tags=tags, mode=mode, origin=display, line=None, skipped=skipped, formatting=formatting,
     )
+
+
+def _names(table: Any, known: tuple[str, ...], bad: Callable[[str, str], SourceError],
+           key: str) -> dict[str, str | None]:
+    """The `known` keys of a columns or tags table, None for an absent or null one. Their values are
+    key names in every sample: anything but a string would fail in LLaMA-Factory, and here too (a
+    list cannot be looked up), once per sample instead of once."""
+    if not isinstance(table, dict):
+        raise bad(key, f"must be an object, not {_a(table)}")
+    out: dict[str, str | None] = {}
+    for k in known:
+        value = table.get(k)
+        if value is not None and not isinstance(value, str):
+            raise bad(f"{key}.{k}", f"must be a string, not {_a(value)}")
+        out[k] = value
+    return out
+
+
+def _a(value: Any) -> str:
+    kind = type_name(value)
+    return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
 
 
 def entry_line(path: Path, key: str) -> int | None:
