@@ -13,14 +13,14 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from thinklint.jinja import TemplateError, compile_template
 from thinklint.probes import Evidence, Probe, check, probes_for, render_all
 from thinklint.profiles import Profile, builtin_profiles
 from thinklint.spec import Spec
 from thinklint.tokenizer_files import local_path
-from thinklint.yamlsrc import SourceError
+from thinklint.yamlsrc import SourceError, type_name
 
 __all__ = [
     "MIN_PROBES",
@@ -121,27 +121,57 @@ def detect_template(text: str, profiles: Iterable[Profile] | None = None) -> Det
 
 def read_chat_template(path: Path) -> str:
     """The chat template of a .jinja file, or of a tokenizer directory (chat_template.jinja, else
-    tokenizer_config.json's chat_template; of a list of named templates, the 'default' one)."""
+    tokenizer_config.json's chat_template; of a list of named templates, the 'default' one).
+
+    Raises OSError or ValueError (with the file's path) for a file that does not hold one."""
     if path.is_dir():
         jinja_file = path / "chat_template.jinja"
         if jinja_file.is_file():
-            return jinja_file.read_text(encoding="utf-8")
+            return _text(jinja_file)
         config = path / "tokenizer_config.json"
         if not config.is_file():
             raise FileNotFoundError(f"{path}: no chat_template.jinja or tokenizer_config.json")
-        value = json.loads(config.read_text(encoding="utf-8")).get("chat_template")
+        value = _json_object(config).get("chat_template")
         if isinstance(value, list):
-            named = {t.get("name"): t.get("template") for t in value if isinstance(t, dict)}
-            value = named.get("default") or next(iter(named.values()), None)
+            value = _default_template(value)
         if not isinstance(value, str):
             raise ValueError(f"{config}: no chat_template")
         return value
     if path.suffix == ".json":
-        value = json.loads(path.read_text(encoding="utf-8")).get("chat_template")
+        value = _json_object(path).get("chat_template")
         if not isinstance(value, str):
             raise ValueError(f"{path}: no chat_template string")
         return value
-    return path.read_text(encoding="utf-8")
+    return _text(path)
+
+
+def _default_template(named: list[Any]) -> Any:
+    """Of a list of named templates, the 'default' one, else the first. Names are compared, never
+    used as keys: a file may name one with a list."""
+    templates = [t for t in named if isinstance(t, dict)]
+    default = next((t.get("template") for t in templates if t.get("name") == "default"), None)
+    return default or (templates[0].get("template") if templates else None)
+
+
+def _text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:  # its message names no file
+        raise ValueError(f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason})") from None
+
+
+def _json_object(path: Path) -> dict[str, Any]:
+    """A JSON file's top-level object; ValueError naming the file for anything else (a file that is
+    not JSON, an array, nesting too deep for the stdlib's recursive decoder)."""
+    try:
+        data = json.loads(_text(path))
+    except json.JSONDecodeError as exc:  # its message names no file
+        raise ValueError(f"{path}: not JSON: {exc}") from None
+    except RecursionError:
+        raise ValueError(f"{path}: nested too deeply") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a JSON object, got {type_name(data)}")
+    return data
 
 
 def detect_path(path: str | Path, profiles: Iterable[Profile] | None = None) -> Detection:

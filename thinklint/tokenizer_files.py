@@ -49,7 +49,7 @@ def special_tokens(spec: Spec) -> dict[str, str]:
     for name in ("tokenizer_config.json", "special_tokens_map.json"):
         try:
             data = json.loads((folder / name).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):  # json's decoder recurses once per level
             continue
         if not isinstance(data, dict):
             continue

@@ -19,7 +19,7 @@ from typing import Any, Iterator
 
 from thinklint.resources import package_folder
 from thinklint.spec import Spec
-from thinklint.yamlsrc import SourceError
+from thinklint.yamlsrc import SourceError, type_name
 
 
 #: `org/name` or `name`: what the hub accepts as a repository id
@@ -193,22 +193,8 @@ def hub_offline() -> bool:
 
 def serving_template(spec: Spec, tokenizer: Any) -> str:
     """The serving chat template: model.chat_template if set, else the tokenizer's own."""
-    ref = spec.model.chat_template
-    if ref:
-        packaged = package_folder(ref)
-        path = packaged if packaged is not None else Path(ref) if Path(ref).is_absolute() else spec.root / ref
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise SourceError(spec.display, _where(spec, "chat_template"), "model.chat_template",
-                              f"{ref}: {exc.strerror or exc}") from None
-        if path.suffix == ".json":  # a tokenizer_config.json
-            try:
-                text = json.loads(text)["chat_template"]
-            except (ValueError, KeyError, TypeError):
-                raise SourceError(spec.display, _where(spec, "chat_template"), "model.chat_template",
-                                  f"{ref}: no chat_template in this JSON file") from None
-        return str(text)
+    if spec.model.chat_template:
+        return _configured_template(spec, spec.model.chat_template)
     template = getattr(tokenizer, "chat_template", None)
     if isinstance(template, dict):  # several named templates: the default one serves
         template = template.get("default")
@@ -216,3 +202,35 @@ def serving_template(spec: Spec, tokenizer: Any) -> str:
         raise SourceError(spec.display, _where(spec, "tokenizer"), "model.chat_template",
                           "the tokenizer has no chat template; set model.chat_template to the serving template")
     return template
+
+
+def _configured_template(spec: Spec, ref: str) -> str:
+    """The text of model.chat_template: a template file, or a tokenizer_config.json's chat_template."""
+
+    def fail(message: str) -> SourceError:
+        return SourceError(spec.display, _where(spec, "chat_template"), "model.chat_template", message)
+
+    packaged = package_folder(ref)
+    path = packaged if packaged is not None else Path(ref) if Path(ref).is_absolute() else spec.root / ref
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise fail(f"{ref}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise fail(f"{ref} is not UTF-8 text (byte {exc.start}: {exc.reason})") from None
+    if path.suffix != ".json":
+        return text
+    try:  # a tokenizer_config.json
+        value = json.loads(text)["chat_template"]
+    except (ValueError, KeyError, TypeError, RecursionError):
+        raise fail(f"{ref}: no chat_template in this JSON file") from None
+    if not isinstance(value, str):
+        # str() of a number or a list of named templates would serve as the template's text
+        raise fail(f"{ref}: its chat_template is {_a(value)}, not a string (point model.chat_template at the "
+                   "template itself, a .jinja file)")
+    return value
+
+
+def _a(value: Any) -> str:
+    kind = type_name(value)
+    return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
