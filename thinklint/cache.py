@@ -39,7 +39,7 @@ from thinklint.distinfo import versions
 from thinklint.engine import FileResult, check_file
 from thinklint.entries import FORMAT, Entry, Stat, empty_entry, load_entry, store_entry
 from thinklint.filefacts import FileFacts
-from thinklint.fsutil import atomic_write, listing, real
+from thinklint.fsutil import atomic_write, listing, real, stat_digest
 from thinklint.planning import WorkItem
 from thinklint.profiles import Profile
 from thinklint.resources import package_folder
@@ -123,16 +123,9 @@ def code_fingerprint() -> str:
             if candidate.is_dir():
                 roots.append(candidate)
                 break
-    # names, sizes and modification times, as Python's bytecode cache keys its files: reading and
-    # hashing every source file cost a tenth of a hook run's start-up
     h = hashlib.sha256()
     for r in roots:
-        for name, full in listing(r, _CODE_SUFFIXES):
-            try:
-                st = os.stat(full)
-            except OSError:
-                continue
-            h.update(f"{name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        stat_digest(h, listing(r, _CODE_SUFFIXES))
     return h.hexdigest()
 
 

@@ -130,10 +130,9 @@ def plugin_fingerprint(code: str) -> str:
 
 def _plugin_fingerprint(ep: Any) -> str:
     import hashlib
-    import os
     import sys
 
-    from thinklint.fsutil import listing
+    from thinklint.fsutil import listing, stat_digest
 
     dist = getattr(ep, "dist", None)
     h = hashlib.sha256(f"{getattr(dist, 'name', '')}\0{getattr(dist, 'version', '')}\n".encode())
@@ -144,13 +143,7 @@ def _plugin_fingerprint(ep: Any) -> str:
     single = getattr(top, "__file__", None)
     if not files and isinstance(single, str):
         files = [single]
-    # names, sizes and modification times, as `cache.code_fingerprint` keys thinklint's own files
-    for full in files:
-        try:
-            st = os.stat(full)
-        except OSError:
-            continue
-        h.update(f"{full}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    stat_digest(h, ((full, full) for full in files))  # as `cache.code_fingerprint` keys thinklint's own files
     return h.hexdigest()
 
 
