@@ -341,3 +341,9 @@ def type_name(value: Any) -> str:
         return "null"
     return {bool: "boolean", int: "integer", float: "number", str: "string",
             list: "array", dict: "object"}.get(type(value), type(value).__name__)
+
+
+def a_type_name(value: Any) -> str:
+    """`type_name` with its article: "an array", "a string"."""
+    kind = type_name(value)
+    return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"

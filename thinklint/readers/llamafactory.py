@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 
 from thinklint.fsutil import real
-from thinklint.yamlsrc import SourceError, type_name
+from thinklint.yamlsrc import SourceError, a_type_name
 
 if TYPE_CHECKING:
     from thinklint.spec import DatasetSpec
@@ -69,7 +69,7 @@ def _entry(name: str, attrs: Any, info_path: Path, display: str, mode: str | Non
         raise bad("", "entry must be an object")
     formatting = attrs.get("formatting", "alpaca")
     if not isinstance(formatting, str) or formatting not in _COLUMNS:
-        shown = repr(formatting) if isinstance(formatting, str) else _a(formatting)
+        shown = repr(formatting) if isinstance(formatting, str) else a_type_name(formatting)
         raise bad("formatting", f"{shown} is not one of alpaca, sharegpt, openai")
     skipped = None
     if any(k in attrs for k in ("hf_hub_url", "ms_hub_url", "om_hub_url", "script_url", "cloud_file_name")):
@@ -81,7 +81,7 @@ def _entry(name: str, attrs: Any, info_path: Path, display: str, mode: str | Non
     file_name = attrs.get("file_name", "")
     if not isinstance(file_name, str):
         if skipped is None:
-            raise bad("file_name", f"must be a string, not {_a(file_name)}")
+            raise bad("file_name", f"must be a string, not {a_type_name(file_name)}")
         file_name = ""  # a hub or ranking entry is reported as not checked: its file_name is never read
     columns: dict[str, str] = {}
     if "columns" in attrs:
@@ -106,19 +106,14 @@ def _names(table: Any, known: tuple[str, ...], bad: Callable[[str, str], SourceE
     key names in every sample: anything but a string would fail in LLaMA-Factory, and here too (a
     list cannot be looked up), once per sample instead of once."""
     if not isinstance(table, dict):
-        raise bad(key, f"must be an object, not {_a(table)}")
+        raise bad(key, f"must be an object, not {a_type_name(table)}")
     out: dict[str, str | None] = {}
     for k in known:
         value = table.get(k)
         if value is not None and not isinstance(value, str):
-            raise bad(f"{key}.{k}", f"must be a string, not {_a(value)}")
+            raise bad(f"{key}.{k}", f"must be a string, not {a_type_name(value)}")
         out[k] = value
     return out
-
-
-def _a(value: Any) -> str:
-    kind = type_name(value)
-    return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
 
 
 def entry_line(path: Path, key: str) -> int | None:

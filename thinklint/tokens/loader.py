@@ -19,7 +19,7 @@ from typing import Any, Iterator
 
 from thinklint.resources import package_folder
 from thinklint.spec import Spec
-from thinklint.yamlsrc import SourceError, type_name
+from thinklint.yamlsrc import SourceError, a_type_name
 
 
 #: `org/name` or `name`: what the hub accepts as a repository id
@@ -226,11 +226,6 @@ def _configured_template(spec: Spec, ref: str) -> str:
         raise fail(f"{ref}: no chat_template in this JSON file") from None
     if not isinstance(value, str):
         # str() of a number or a list of named templates would serve as the template's text
-        raise fail(f"{ref}: its chat_template is {_a(value)}, not a string (point model.chat_template at the "
+        raise fail(f"{ref}: its chat_template is {a_type_name(value)}, not a string (point model.chat_template at the "
                    "template itself, a .jinja file)")
     return value
-
-
-def _a(value: Any) -> str:
-    kind = type_name(value)
-    return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
