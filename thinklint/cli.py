@@ -260,7 +260,8 @@ def profiles_cmd(detect_target: Path | None) -> None:
         try:
             detection = detect_path(detect_target)
         except (OSError, ValueError) as exc:  # no template in that folder or file
-            raise UsageError(f"{detect_target}: {exc}") from None
+            said = str(exc)  # most name the file already (`detect.read_chat_template`)
+            raise UsageError(said if str(detect_target) in said else f"{detect_target}: {said}") from None
         click.echo(detection.describe())
         sys.exit(0 if detection.profile else 1)
     profiles = builtin_profiles()
