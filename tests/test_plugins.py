@@ -17,6 +17,7 @@ from thinklint.catalog import ENTRY_POINT_GROUP, all_rules, plugin_rules
 from thinklint.distinfo import may_declare, versions
 from thinklint.settings import Settings
 from thinklint.spec import load_spec
+from thinklint.yamlsrc import SourceError
 
 PLUGIN = '''
 from thinklint.context import Check
@@ -110,6 +111,21 @@ def test_a_changed_plugin_is_not_answered_from_the_cache(tmp_path: Path, monkeyp
     sys.modules.pop("tlplugin_demo", None)
     plugin_rules.cache_clear()
     assert findings() == []
+
+
+def test_a_plugin_pattern_rule_that_would_fail_on_every_sample_is_refused_when_loaded(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_plugins: None) -> None:
+    site = tmp_path / "site"
+    install(site)
+    init = site / "tlplugin_demo" / "__init__.py"
+    init.write_text(init.read_text(encoding="utf-8").replace(
+        "def rules():\n    return [(RULE, Check(sample=shouted))]",
+        "def rules():\n    return [({**RULE, 'pattern': {'roles': ['assistant'], 'regex': 'hel+o',\n"
+        "                              'message': 'turn {turn:{match}}'}}, None)]"), encoding="utf-8")
+    monkeypatch.syspath_prepend(str(site))
+    with pytest.raises(SourceError) as err:
+        plugin_rules()
+    assert (err.value.path, err.value.key) == ("plugin demo", "FMT901.pattern.message")
 
 
 def test_a_distribution_of_another_group_is_not_a_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

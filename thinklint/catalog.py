@@ -113,6 +113,9 @@ def plugin_rules() -> Mapping[str, Rule]:
             errors = validate(Located(data, {}), validator("rule"), f"plugin {ep.name}")
             if errors:
                 raise errors[0]
+            problem = pattern_problem(data["pattern"]) if data.get("pattern") else None
+            if problem:  # as a spec's own pattern rule: refused when loaded, not on every sample
+                raise SourceError(f"plugin {ep.name}", None, f"{data['code']}.pattern.{problem[0]}", problem[1])
             out[data["code"]] = _make(data, f"plugin {ep.name}", "plugin", check)
             _FINGERPRINTS[data["code"]] = fingerprint
     return out
