@@ -223,7 +223,7 @@ def clean(root: Path) -> bool:
 
 def entry_path(folder: Path, item: WorkItem) -> Path:
     where = f"{item.dataset.name}\0{item.display}\0{real(item.path) if item.path else ''}"
-    return folder / f"{_sha(where.encode('utf-8'))[:32]}.entry"
+    return folder / f"{_sha(where.encode('utf-8', 'surrogateescape'))[:32]}.entry"  # a name's bytes that are not UTF-8
 
 
 def file_stat(path: Path) -> Stat | None:

@@ -16,6 +16,7 @@ from thinklint.facts import sample_facts, thinking_code
 from thinklint.filefacts import FileFacts
 from thinklint.model import Finding, Location, Problem, Sample, Violation
 from thinklint.planning import WorkItem
+from thinklint.printable import one_line
 from thinklint.profiles import Profile
 from thinklint.readers.files import (
     DEFAULT_MAX_LINE_BYTES,
@@ -61,8 +62,9 @@ class FileResult:
 
 def stamp(active: ActiveRule, loc: Location, v: Violation, digest: str) -> Finding:
     r = active.rule
+    # a message may quote the sample (a custom rule's {match}, a plugin's): one printable line in every report
     return Finding(rule=r.code, category=r.category, severity=active.severity,  # type: ignore[arg-type]
-                   path=loc.path, line=loc.line, sample=loc.index, message=v.message, turn=v.turn,
+                   path=loc.path, line=loc.line, sample=loc.index, message=one_line(v.message), turn=v.turn,
                    fix=v.fix, digest=digest)
 
 

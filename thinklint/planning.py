@@ -15,6 +15,7 @@ from typing import Iterable
 from thinklint.confine import check_path
 from thinklint.fsutil import real
 from thinklint.model import Problem
+from thinklint.printable import one_line
 from thinklint.readers.shards import Shard
 from thinklint.spec import DatasetSpec, Spec
 
@@ -31,14 +32,18 @@ class WorkItem:
 
 
 def display_path(path: Path, cwd: Path | None = None) -> str:
-    """Relative to the working directory when below it, as the JSON contract wants."""
+    """Relative to the working directory when below it, as the JSON contract wants; printable (a file
+    name may hold bytes that are not UTF-8, or control characters: `thinklint.printable`)."""
     cwd = cwd or Path.cwd()
     # a broken symlink (dangling, or a loop) is shown as itself: its target says nothing useful
     target = real(path) if path.exists() else real(path.parent) / path.name
     try:
-        return str(target.relative_to(real(cwd)))
+        shown = str(target.relative_to(real(cwd)))
     except ValueError:
-        return os.path.relpath(target, real(cwd)) if path.is_absolute() else str(path)
+        shown = os.path.relpath(target, real(cwd)) if path.is_absolute() else str(path)
+    if not shown.isprintable():  # a byte that is not UTF-8 arrives as a lone surrogate: shown as \xff
+        shown = one_line(os.fsencode(shown).decode("utf-8", "backslashreplace"))
+    return shown
 
 
 def expand(dataset: DatasetSpec) -> list[Path]:

@@ -8,11 +8,11 @@ Nothing here imports transformers: the tokenizer arrives as an object with `deco
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from thinklint.model import Finding, Location, Sample
+from thinklint.printable import visible
 from thinklint.profiles import Profile
 from thinklint.think import parse_message
 from thinklint.tokens.encoding import IGNORE_INDEX, Encoding
@@ -95,23 +95,6 @@ class Views:
     views: tuple[SampleView, ...]
     total: int  # samples with findings, shown or not
     cap: int
-
-
-#: bidirectional overrides and isolates reorder what a terminal or browser shows ("Trojan Source")
-_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-
-
-def _hidden(c: str) -> bool:
-    return c not in "\n\t" and (c in _BIDI or unicodedata.category(c) == "Cc")
-
-
-def visible(text: str) -> str:
-    """Control characters (terminal escapes, carriage returns, bidi overrides) as escapes: sample
-    text is untrusted, and a view must show what is in the data, not what it makes a terminal do."""
-    if text.isprintable() or not any(_hidden(c) for c in text):
-        return text
-    return "".join((f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}") if _hidden(c) else c
-                   for c in text)
 
 
 class TokenNames:

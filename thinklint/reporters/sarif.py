@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from typing import Any
+from urllib.parse import quote
 
 from thinklint import __version__
 from thinklint.baseline import fingerprint
@@ -39,7 +40,9 @@ def _descriptor(rule: Rule) -> dict[str, Any]:
 
 
 def _location(f: Finding) -> dict[str, Any]:
-    physical: dict[str, Any] = {"artifactLocation": {"uri": f.path.replace("\\", "/"), "uriBaseId": "%SRCROOT%"}}
+    # a URI reference (RFC 3986), as SARIF requires: `#`, `?`, `%`, a space or a `:` in a name escaped
+    uri = quote(f.path.replace("\\", "/"), safe="/")
+    physical: dict[str, Any] = {"artifactLocation": {"uri": uri, "uriBaseId": "%SRCROOT%"}}
     # GitHub places an alert only by region.startLine; a finding without a line (a JSON array
     # element, a Parquet row, a whole file) is anchored at line 1, its sample named below
     physical["region"] = {"startLine": f.line if f.line is not None else 1}
