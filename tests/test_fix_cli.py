@@ -123,6 +123,46 @@ def test_baselined_findings_are_not_fixed(here: Path) -> None:
     assert "Fixed 0 findings (0 remaining)." in result.stdout
 
 
+def test_a_finding_the_baseline_hides_stays_unfixed_in_later_rounds_too(here: Path) -> None:
+    # turns 2 and 4 both non-canonical; the baseline keeps turn 2's: only turn 4 is shown, so only it is fixed
+    both = {"messages": [Q, {"role": "assistant", "content": "<think>add</think>4"},
+                         Q, {"role": "assistant", "content": "<think>more</think>5"}]}
+    from thinklint.app import run_lint
+    from thinklint.baseline import write_baseline
+    from thinklint.settings import Settings
+    from thinklint.spec import load_spec
+
+    data = project(here, [both])
+    found = run_lint(load_spec(here / "thinklint.yaml", remember=False), Settings(use_cache=False))[0].findings
+    assert write_baseline(here / "baseline.json", [f for f in found if "turn 2" in f.message]) == 1
+    result = invoke("check", "--fix", "--baseline", "baseline.json")
+    messages = json.loads(data.read_text(encoding="utf-8"))["messages"]
+    assert [m["content"] for m in messages[1::2]] == ["<think>add</think>4", "<think>\nmore\n</think>\n\n5"]
+    # turn 2's finding is now reported: the fix changed its sample, whose digest the baseline keys it by
+    assert "Fixed 1 finding (1 remaining)." in result.stdout
+
+
+def test_a_symlinked_data_file_is_fixed_through_the_link(here: Path) -> None:
+    data = project(here, [SPACING])
+    target = here / "elsewhere.jsonl"
+    data.rename(target)
+    data.symlink_to(target)
+    invoke("check", "--fix")
+    assert data.is_symlink() and data.resolve() == target.resolve()  # still a link, to the same file
+    assert "<think>\\nadd\\n</think>\\n\\n4" in target.read_text(encoding="utf-8")
+
+
+def test_a_number_json_cannot_write_back_refuses_the_fix(here: Path) -> None:
+    # a duplicate key makes the line be written anew; 1e400 was read as inf, and `Infinity` is no JSON
+    line = ('{"big": 1e400, "messages": [], "messages": [{"role": "user", "content": "2+2?"}, '
+            '{"role": "assistant", "content": "<think>add</think>4"}]}\n')
+    data = project(here, [])
+    data.write_text(line, encoding="utf-8")
+    result = invoke("check", "--fix")
+    assert data.read_text(encoding="utf-8") == line
+    assert "data/a.jsonl: not fixed: a number in it is too large for a float" in result.stderr
+
+
 def test_paths_narrow_what_is_fixed(here: Path) -> None:
     data = project(here, [SPACING])
     other = here / "data" / "b.jsonl"

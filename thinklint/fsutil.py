@@ -66,7 +66,12 @@ def atomic_writer(path: Path, durable: bool = True) -> Iterator[BinaryIO]:
     raises, removed: `path` is either wholly old or wholly new, never half written.
 
     Without `durable` there is no fsync: readers still never see half a file, but a power cut may
-    leave an empty or stale one. For files whose reader verifies them anyway (the cache's checksums)."""
+    leave an empty or stale one. For files whose reader verifies them anyway (the cache's checksums).
+
+    A symlink is written through: its target gets the new content, and the link stays a link (renaming
+    over the link would replace it with a copy, and leave the file it names as it was)."""
+    if path.is_symlink():
+        path = real(path)
     fd, tmp = _temporary(path)
     try:
         with os.fdopen(fd, "wb") as fh:

@@ -32,7 +32,14 @@ class Style:
     key_sep: str = ": "
 
     def dumps(self, value: Any) -> str:
-        return json.dumps(value, ensure_ascii=self.ensure_ascii, separators=(self.item_sep, self.key_sep))
+        # allow_nan=False: a number too large for a float was read as inf (`1e400`), and writing
+        # `Infinity` would leave a line no JSON reader takes; the fix is refused instead (ValueError)
+        try:
+            return json.dumps(value, ensure_ascii=self.ensure_ascii, separators=(self.item_sep, self.key_sep),
+                              allow_nan=False)
+        except ValueError:
+            raise ValueError("a number in it is too large for a float (read as infinity) or is NaN, and "
+                             "JSON cannot write that back") from None
 
 
 def style_of(text: str, pos: int = 0) -> Style:

@@ -123,10 +123,17 @@ class _FileJob:
             raise _Refused(f"not fixed: {exc}") from None
 
     def _accept(self, want: set[tuple[str, str]]) -> Any:
+        declined: set[tuple[str, str]] = set()
+
         def accept(f: Finding, round_: int) -> bool:
             # the first round fixes what the report showed (a baselined finding is not shown, so
-            # not fixed); later rounds what the repairs themselves revealed
-            return applicable(f, self.unsafe) and (round_ > 0 or (f.rule, f.message) in want)
+            # not fixed); later rounds what the repairs themselves revealed, but never a finding the
+            # first round declined, which is still there because it was not fixed
+            key = (f.rule, f.message)
+            if round_ == 0 and key not in want:
+                declined.add(key)
+                return False
+            return applicable(f, self.unsafe) and key not in declined
         return accept
 
     def run(self, write: bool, out: Outcome) -> None:
