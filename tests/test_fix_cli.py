@@ -163,6 +163,20 @@ def test_a_number_json_cannot_write_back_refuses_the_fix(here: Path) -> None:
     assert "data/a.jsonl: not fixed: a number in it is too large for a float" in result.stderr
 
 
+@pytest.mark.parametrize(("extra", "content"), [
+    ({"reasoning_content": "<think>add</think>"}, "4"),  # markers in the field: stripped first (THK010)
+    ({"reasoning_content": "add"}, "<Think>add</ think>4"),  # a near-miss block in the content: respelt first
+])
+def test_moving_reasoning_inline_never_nests_or_doubles_a_block(here: Path, extra: dict[str, str], content: str) -> None:
+    data = project(here, [{"messages": [Q, {"role": "assistant", **extra, "content": content}]}])
+    # LLaMA-Factory reads only the content: the field's reasoning is moved inline (MOD008)
+    write(here / "thinklint.yaml", "version: 1\nmodel: {profile: qwen3}\ndatasets:\n  - {name: main, path: data/*.jsonl}\n")
+    result = invoke("check", "--fix")
+    assert json.loads(data.read_text(encoding="utf-8"))["messages"][1] == {
+        "role": "assistant", "content": "<think>\nadd\n</think>\n\n4"}
+    assert "(0 remaining)" in result.stdout
+
+
 def test_paths_narrow_what_is_fixed(here: Path) -> None:
     data = project(here, [SPACING])
     other = here / "data" / "b.jsonl"

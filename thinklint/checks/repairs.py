@@ -177,6 +177,14 @@ def _other_reasoning(obj: dict[str, Any], key: str, p: Profile) -> bool:
     return any(isinstance(obj.get(k), str) and obj[k].strip() for k in keys)
 
 
+#: a marker, or what a near-miss check would take for one (`<Think>`, `</ think>`, `<thinking>`, `&lt;think&gt;`)
+_MARKER_LIKE = re.compile(r"(?:<|&lt;)\s*[/\\]?\s*(?:think|thinking|thought|reasoning)\b", re.IGNORECASE)
+
+
+def _marker_like(text: str, p: Profile) -> bool:
+    return bool(_MARKER_LIKE.search(text)) or any(mark and mark in text for mark in (p.open, p.close))
+
+
 def inline_fix(sample: Sample, m: Message, key: str, p: Profile, why: str) -> Fix | None:
     """Move the reasoning under `key` into the content as the family's inline block (or, when the
     content already holds the same reasoning inline, drop the field). Safe: no text is lost."""
@@ -184,6 +192,8 @@ def inline_fix(sample: Sample, m: Message, key: str, p: Profile, why: str) -> Fi
     value = m.extra.get(key)
     if found is None or not isinstance(value, str) or not value.strip():
         return None
+    if _marker_like(value, p):
+        return None  # moved as it is, its markers would nest a block in the block: THK010 strips them first
     obj, content_key = found[1], str(m.source[-1])
     form = inline_form(p, value)
     content = obj.get(content_key, "")
@@ -196,6 +206,8 @@ def inline_fix(sample: Sample, m: Message, key: str, p: Profile, why: str) -> Fi
             return None  # different reasoning in both places: which one is right is not ours to say
         return fix(f"drop {key!r}: the content holds the same reasoning inline ({why})",
                    message_edit(sample, m, lambda o: {k: v for k, v in o.items() if k != key}))
+    if _marker_like(content, p):
+        return None  # a near-miss block in the content (THK007 respells it): a second block beside the moved one
 
     def move(o: dict[str, Any]) -> dict[str, Any]:
         out = {k: v for k, v in o.items() if k != key}
