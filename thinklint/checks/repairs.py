@@ -178,7 +178,8 @@ def _other_reasoning(obj: dict[str, Any], key: str, p: Profile) -> bool:
 
 
 #: a marker, or what a near-miss check would take for one (`<Think>`, `</ think>`, `<thinking>`, `&lt;think&gt;`)
-_MARKER_LIKE = re.compile(r"(?:<|&lt;)\s*[/\\]?\s*(?:think|thinking|thought|reasoning)\b", re.IGNORECASE)
+#: (a bounded gap: `\s*[/\\]?\s*` backtracks over a long run of spaces after each `<`, quadratic on hostile text)
+_MARKER_LIKE = re.compile(r"(?:<|&lt;)[\s/\\]{0,4}(?:think|thinking|thought|reasoning)\b", re.IGNORECASE)
 
 
 def _marker_like(text: str, p: Profile) -> bool:
