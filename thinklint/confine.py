@@ -60,7 +60,7 @@ def refusal(source: str, line: int | None, key: str, value: str, target: Path, r
 def check_path(path: Path, root: Path | None, source: str, line: int | None, key: str, value: str) -> None:
     """Raise a SourceError naming `key` when `path` resolves outside `root` (None: unrestricted), or
     cannot be a path at all."""
-    check_nul(path, source, line, key, value)
+    check_nul(source, line, key, value, path)
     if root is None:
         return
     target = outside(path, root)
@@ -68,10 +68,10 @@ def check_path(path: Path, root: Path | None, source: str, line: int | None, key
         raise refusal(source, line, key, value, target, root)
 
 
-def check_nul(path: Path, source: str, line: int | None, key: str, value: str) -> None:
+def check_nul(source: str, line: int | None, key: str, value: str, path: Path | None = None) -> None:
     """No file system call accepts a NUL byte (Python raises ValueError): a spec error at its key,
     checked whatever the root, since --allow-outside-root hands the same path to the readers."""
-    if "\0" in value or "\0" in str(path):
+    if "\0" in value or (path is not None and "\0" in str(path)):
         raise SourceError(source, line, key, "contains a NUL byte")
 
 

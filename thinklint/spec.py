@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
 
-from thinklint.confine import check_folder, check_package, check_path, glob_base, repository_root
+from thinklint.confine import check_folder, check_nul, check_package, check_path, glob_base, repository_root
 from thinklint.fsutil import real
 from thinklint.resources import schema, validator
 from thinklint.yamlsrc import Located, SourceError, load_yaml, validate
@@ -337,8 +337,7 @@ def _confine_model(model: ModelSpec, root: Path, boundary: Path | None, located:
 
     for key in ("profile", "tokenizer", "chat_template"):
         value = getattr(model, key) or ""
-        if "\0" in value:  # no file system call takes one, and a hub id cannot hold one
-            raise SourceError(display, line(key), f"model.{key}", "contains a NUL byte")
+        check_nul(display, line(key), f"model.{key}", value)  # a hub id cannot hold one either
         if key != "profile" and value.startswith("pkg:"):
             check_package(value, display, line(key), f"model.{key}")
     if boundary is None:
