@@ -34,7 +34,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping
 
 from thinklint import __version__
-from thinklint.catalog import plugin_fingerprint
 from thinklint.distinfo import versions
 from thinklint.engine import FileResult, check_file
 from thinklint.entries import FORMAT, Entry, Stat, empty_entry, load_entry, store_entry
@@ -169,7 +168,7 @@ def config_key(spec: Spec, settings: Settings, selection: Selection, profile: Pr
         "tokenizer": tokenizer_fingerprint(spec) if tokens else None,
         "chat_template": template,
         "libraries": versions(("tokenizers", "transformers", "jinja2", "pyarrow") if tokens else ("pyarrow",)),
-        "plugins": sorted([r.source, plugin_fingerprint(r.code)] for r in (a.rule for a in selection.rules)
+        "plugins": sorted([r.source, r.fingerprint] for r in (a.rule for a in selection.rules)
                           if r.origin == "plugin"),
     }
     return _sha(json.dumps(parts, sort_keys=True, default=str).encode("utf-8"))[:24]

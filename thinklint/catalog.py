@@ -8,7 +8,7 @@ the `thinklint.rules` entry-point group; users add pattern rules in their spec.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -39,6 +39,8 @@ class Rule:
     source: str = ""
     origin: str = "builtin"  # builtin | spec | plugin
     stage: str = "check"  # check | dryrun (needs a forward pass: only `thinklint dryrun` runs it)
+    #: a plugin's distribution, version and code files (`_plugin_fingerprint`), for the cache's key
+    fingerprint: str = ""
 
     @property
     def needs_tokenizer(self) -> bool:
@@ -116,22 +118,13 @@ def plugin_rules() -> Mapping[str, Rule]:
             problem = pattern_problem(data["pattern"]) if data.get("pattern") else None
             if problem:  # as a spec's own pattern rule: refused when loaded, not on every sample
                 raise SourceError(f"plugin {ep.name}", None, f"{data['code']}.pattern.{problem[0]}", problem[1])
-            out[data["code"]] = _make(data, f"plugin {ep.name}", "plugin", check)
-            _FINGERPRINTS[data["code"]] = fingerprint
+            out[data["code"]] = replace(_make(data, f"plugin {ep.name}", "plugin", check), fingerprint=fingerprint)
     return out
 
 
-#: rule code -> what its plugin's findings depend on (`plugin_fingerprint`)
-_FINGERPRINTS: dict[str, str] = {}
-
-
-def plugin_fingerprint(code: str) -> str:
-    """The distribution, version and code files of the plugin that declares rule `code`, for the cache's key:
-    an upgraded or edited plugin may find other things in the same sample."""
-    return _FINGERPRINTS.get(code, "")
-
-
 def _plugin_fingerprint(ep: Any) -> str:
+    """The distribution, version and code files of a plugin, for the cache's key: an upgraded or edited
+    plugin may find other things in the same sample."""
     import hashlib
     import sys
 
